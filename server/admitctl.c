@@ -1,6 +1,6 @@
-/* admitctl.c: the admin command line. Parses arguments and calls the sync/
- * library (keys, tokens, QR codes); later also the server's store. Not a
- * place for logic a test or admitd would need: that belongs in a library. */
+/* admitctl.c: the admin command line: main() and the key, token and QR
+ * commands (the database commands are in admitctl-store.c). Parses arguments
+ * and calls the libraries; no logic a test or admitd would need lives here. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -15,12 +15,13 @@
 
 #include <jansson.h>
 
+#include "server/admitctl.h"
 #include "sync/err.h"
 #include "sync/keyring.h"
 #include "sync/qr.h"
 #include "sync/token.h"
 
-enum { EXIT_VALID = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2 };
+enum { EXIT_VALID = ADM_CTL_OK, EXIT_REFUSED = ADM_CTL_FAIL, EXIT_USAGE = ADM_CTL_USAGE };
 
 static const char *prog = "admitctl";
 
@@ -33,6 +34,15 @@ static const char usage_main[] =
     "  issue    issue a signed ticket token\n"
     "  qr       render a token as a QR code (PNG, SVG or terminal)\n"
     "  verify   check a token or a QR image against public keys\n"
+    "\n"
+    "Commands on admitd's database (same configuration as admitd):\n"
+    "  init     create or migrate the database, optionally the first organiser\n"
+    "  user     add an account (customer, crew, organiser)\n"
+    "  venue    add a venue\n"
+    "  event    add, list, change status, show or rotate signing keys\n"
+    "  type     add or list an event's ticket types\n"
+    "  order    list a user's orders\n"
+    "  ticket   list an order's tickets, revoke a ticket\n"
     "\n"
     "Run 'admitctl COMMAND --help' for a command's options.\n";
 
@@ -552,7 +562,11 @@ int main(int argc, char **argv)
         const char *name;
         int (*fn)(int, char **);
     } cmds[] = {{"keygen", cmd_keygen}, {"retire", cmd_retire}, {"issue", cmd_issue},
-                {"qr", cmd_qr},         {"verify", cmd_verify}};
+                {"qr", cmd_qr},         {"verify", cmd_verify},
+                {"init", adm_ctl_init}, {"user", adm_ctl_user},
+                {"venue", adm_ctl_venue}, {"event", adm_ctl_event},
+                {"type", adm_ctl_type}, {"order", adm_ctl_order},
+                {"ticket", adm_ctl_ticket}};
     size_t i;
 
     if (argc < 2)

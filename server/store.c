@@ -1,0 +1,1318 @@
+/* store.c: the backend-neutral half of the store: checks and normalises every
+ * argument once, then dispatches through the backend's ops table
+ * (store-impl.h). No SQL here; each backend file owns its queries. */
+#include "server/store.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "server/store-impl.h"
+#include "sync/keyring.h"
+
+struct adm_store {
+    const adm_store_ops_t *ops;
+    void *be;
+};
+
+/* ---- argument checks ---- */
+
+/* Length of s if it is at most max bytes, else max + 1. */
+static size_t bounded_len(const char *s, size_t max)
+{
+    return strnlen(s, max + 1);
+}
+
+/* Checks that s[0..len) is well-formed UTF-8 without control characters
+ * (\t and \n allowed when multiline). */
+static bool text_ok(const char *s, size_t len, bool multiline)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    bool result = false;
+
+    while (p < end) {
+        unsigned c = *p;
+        size_t need;
+        uint32_t cp;
+
+        if (c < 0x80) {
+            if ((c < 0x20 && !(multiline && (c == '\n' || c == '\t'))) || c == 0x7f)
+                goto out;
+            p++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf) {
+            need = 1;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            need = 2;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            need = 3;
+            cp = c & 0x07;
+        } else {
+            goto out;
+        }
+        if ((size_t)(end - p) <= need)
+            goto out;
+        for (size_t i = 1; i <= need; i++) {
+            if ((p[i] & 0xc0) != 0x80)
+                goto out;
+            cp = cp << 6 | (p[i] & 0x3f);
+        }
+        if ((need == 2 && cp < 0x800) || (need == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
+            goto out;
+        p += need + 1;
+    }
+    result = true;
+out:
+    return result;
+}
+
+/* A user-visible string field: NULL is accepted (as "") unless required. */
+static adm_err_t check_text(const char *s, size_t max, bool required, bool multiline)
+{
+    adm_err_t result = ADM_OK;
+    size_t len;
+
+    if (s == NULL) {
+        result = required ? ADM_ERR_INVALID_ARG : ADM_OK;
+        goto out;
+    }
+    len = bounded_len(s, max);
+    if (len > max)
+        result = ADM_ERR_TOO_BIG;
+    else if ((required && len == 0) || !text_ok(s, len, multiline))
+        result = ADM_ERR_INVALID_ARG;
+out:
+    return result;
+}
+
+/* A machine string: printable ASCII without spaces, 1..max bytes. */
+static adm_err_t check_word(const char *s, size_t max)
+{
+    adm_err_t result = ADM_OK;
+    size_t len;
+
+    if (s == NULL) {
+        result = ADM_ERR_INVALID_ARG;
+        goto out;
+    }
+    len = bounded_len(s, max);
+    if (len > max) {
+        result = ADM_ERR_TOO_BIG;
+        goto out;
+    }
+    if (len == 0)
+        result = ADM_ERR_INVALID_ARG;
+    for (size_t i = 0; i < len; i++)
+        if (s[i] < 0x21 || s[i] > 0x7e)
+            result = ADM_ERR_INVALID_ARG;
+out:
+    return result;
+}
+
+static bool currency_ok(const char *c)
+{
+    return c != NULL && strlen(c) == ADM_STORE_CURRENCY_LEN && c[0] >= 'A' && c[0] <= 'Z' &&
+           c[1] >= 'A' && c[1] <= 'Z' && c[2] >= 'A' && c[2] <= 'Z';
+}
+
+static adm_err_t check_read(adm_read_t rd)
+{
+    adm_err_t result = ADM_OK;
+
+    if (rd.mode == ADM_READ_AFTER) {
+        if (rd.gtid == NULL)
+            result = ADM_ERR_INVALID_ARG;
+        else if (bounded_len(rd.gtid, ADM_STORE_GTID_MAX) > ADM_STORE_GTID_MAX)
+            result = ADM_ERR_TOO_BIG;
+    } else if (rd.mode != ADM_READ_ANY && rd.mode != ADM_READ_PRIMARY) {
+        result = ADM_ERR_INVALID_ARG;
+    }
+    return result;
+}
+
+static bool hold_id_ok(const char *id)
+{
+    bool result = id != NULL && bounded_len(id, ADM_STORE_HOLD_ID_LEN) == ADM_STORE_HOLD_ID_LEN;
+
+    for (size_t i = 0; result && i < ADM_STORE_HOLD_ID_LEN; i++)
+        result = (id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f');
+    return result;
+}
+
+/* Copies s with ASCII letters lower-cased; checks it looks like an address. */
+static adm_err_t normalise_email(const char *s, char out[ADM_STORE_EMAIL_MAX + 1])
+{
+    adm_err_t result = check_text(s, ADM_STORE_EMAIL_MAX, true, false);
+    const char *at;
+    size_t len;
+
+    if (result != ADM_OK)
+        goto out;
+    len = strlen(s);
+    at = strchr(s, '@');
+    if (at == NULL || at == s || at == s + len - 1 || strchr(at + 1, '@') != NULL ||
+        strchr(s, ' ') != NULL) {
+        result = ADM_ERR_INVALID_ARG;
+        goto out;
+    }
+    for (size_t i = 0; i <= len; i++)
+        out[i] = (char)tolower((unsigned char)s[i]);
+out:
+    return result;
+}
+
+static const char code_alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/* "a7k3-9qxm" or "A7K39QXM" -> "A7K3-9QXM" (Crockford: O reads as 0, I and L as 1). */
+static adm_err_t normalise_code(const char *s, char out[ADM_STORE_ORDER_CODE_LEN + 1])
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+    size_t n = 0;
+
+    if (s == NULL || bounded_len(s, 16) > 16)
+        goto out;
+    for (; *s; s++) {
+        int c = toupper((unsigned char)*s);
+        if (c == '-')
+            continue;
+        if (c == 'O')
+            c = '0';
+        else if (c == 'I' || c == 'L')
+            c = '1';
+        if (strchr(code_alphabet, c) == NULL || n == 8)
+            goto out;
+        out[n < 4 ? n : n + 1] = (char)c;
+        n++;
+    }
+    if (n != 8)
+        goto out;
+    out[4] = '-';
+    out[ADM_STORE_ORDER_CODE_LEN] = '\0';
+    result = ADM_OK;
+out:
+    return result;
+}
+
+static adm_err_t check_venue(const adm_venue_spec_t *v)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    if (v == NULL || v->capacity < 0 || v->capacity > ADM_STORE_CAPACITY_MAX)
+        goto out;
+    if ((result = check_text(v->name, ADM_STORE_NAME_MAX, true, false)) != ADM_OK ||
+        (result = check_text(v->city, ADM_STORE_CITY_MAX, true, false)) != ADM_OK ||
+        (result = check_text(v->address, ADM_STORE_ADDRESS_MAX, false, true)) != ADM_OK)
+        goto out;
+out:
+    return result;
+}
+
+static adm_err_t check_event(const adm_event_spec_t *e)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    if (e == NULL || e->starts_at <= 0 || e->ends_at < e->starts_at)
+        goto out;
+    if ((result = check_text(e->title, ADM_STORE_TITLE_MAX, true, false)) != ADM_OK ||
+        (result = check_text(e->city, ADM_STORE_CITY_MAX, false, false)) != ADM_OK ||
+        (result = check_text(e->category, ADM_STORE_CATEGORY_MAX, false, false)) != ADM_OK ||
+        (result = check_text(e->description, ADM_STORE_DESCRIPTION_MAX, false, true)) != ADM_OK)
+        goto out;
+out:
+    return result;
+}
+
+static adm_err_t check_type(const adm_ticket_type_spec_t *t)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    if (t == NULL || t->price < 0 || t->price > ADM_STORE_PRICE_MAX || t->capacity < 0 ||
+        t->capacity > ADM_STORE_CAPACITY_MAX || t->per_order_max < 1 ||
+        t->per_order_max > ADM_STORE_QUANTITY_MAX || t->per_customer_max < 0 ||
+        t->sale_starts < 0 || t->sale_ends < 0 ||
+        (t->sale_ends != 0 && t->sale_ends <= t->sale_starts) || !currency_ok(t->currency))
+        goto out;
+    result = check_text(t->name, ADM_STORE_NAME_MAX, true, false);
+out:
+    return result;
+}
+
+static const char *or_empty(const char *s)
+{
+    return s ? s : "";
+}
+
+/* ---- lifecycle ---- */
+
+adm_err_t adm_store_open(const adm_store_config_t *cfg, adm_store_t **out)
+{
+    adm_err_t result = ADM_OK;
+    adm_store_t *st = NULL;
+
+    if (out == NULL || cfg == NULL) {
+        result = ADM_ERR_INVALID_ARG;
+        goto out;
+    }
+    *out = NULL;
+    if (cfg->pool_size < 0 || cfg->pool_size > 256 || cfg->n_replicas > ADM_STORE_MAX_REPLICAS ||
+        cfg->replica_max_lag_s < 0) {
+        result = ADM_ERR_CONFIG;
+        goto out;
+    }
+    if ((result = adm_crypto_init()) != ADM_OK)
+        goto out;
+    st = calloc(1, sizeof *st);
+    if (st == NULL) {
+        result = ADM_ERR_NOMEM;
+        goto out;
+    }
+    switch (cfg->backend) {
+    case ADM_STORE_SQLITE:
+        st->ops = &adm_store_sqlite_ops;
+        break;
+#ifdef ADM_HAVE_STORE_MYSQL
+    case ADM_STORE_MYSQL:
+        st->ops = &adm_store_mysql_ops;
+        break;
+#endif
+    default:
+        result = ADM_ERR_CONFIG; /* unknown, or not built in */
+        goto out;
+    }
+    if ((result = st->ops->open(cfg, &st->be)) != ADM_OK)
+        goto out;
+    *out = st;
+    st = NULL;
+out:
+    free(st);
+    return result;
+}
+
+void adm_store_close(adm_store_t *st)
+{
+    if (st == NULL)
+        return;
+    st->ops->close(st->be);
+    free(st);
+}
+
+adm_err_t adm_store_ping(adm_store_t *st)
+{
+    return st ? st->ops->ping(st->be) : ADM_ERR_INVALID_ARG;
+}
+
+const char *adm_store_backend_name(const adm_store_t *st)
+{
+    return st ? st->ops->name : "none";
+}
+
+adm_err_t adm_store_write_position(adm_store_t *st, char *out, size_t cap)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    if (st == NULL || out == NULL || cap == 0)
+        goto out;
+    out[0] = '\0';
+    result = st->ops->write_position(st->be, out, cap);
+    if (result != ADM_OK)
+        out[0] = '\0';
+out:
+    return result;
+}
+
+adm_err_t adm_store_schema_version(adm_store_t *st, int *version)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    if (st == NULL || version == NULL)
+        goto out;
+    *version = 0;
+    result = st->ops->schema_version(st->be, version);
+out:
+    return result;
+}
+
+/* ---- catalog ---- */
+
+adm_err_t adm_store_venue_create(adm_store_t *st, const adm_venue_spec_t *spec, int64_t now,
+                                 int64_t *id)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+    adm_venue_spec_t v;
+
+    if (st == NULL || id == NULL || now <= 0)
+        goto out;
+    *id = 0;
+    if ((result = check_venue(spec)) != ADM_OK)
+        goto out;
+    v = *spec;
+    v.address = or_empty(v.address);
+    result = st->ops->venue_create(st->be, &v, now, id);
+out:
+    return result;
+}
+
+adm_err_t adm_store_venue_update(adm_store_t *st, int64_t id, const adm_venue_spec_t *spec,
+                                 int64_t now)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+    adm_venue_spec_t v;
+
+    if (st == NULL || id <= 0 || now <= 0)
+        goto out;
+    if ((result = check_venue(spec)) != ADM_OK)
+        goto out;
+    v = *spec;
+    v.address = or_empty(v.address);
+    result = st->ops->venue_update(st->be, id, &v, now);
+out:
+    return result;
+}
+
+adm_err_t adm_store_venue_get(adm_store_t *st, adm_read_t rd, int64_t id, adm_venue_t *out)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    if (out != NULL)
+        memset(out, 0, sizeof *out);
+    if (st == NULL || out == NULL || id <= 0 || (result = check_read(rd)) != ADM_OK)
+        goto out;
+    result = st->ops->venue_get(st->be, rd, id, out);
+    if (result != ADM_OK)
+        memset(out, 0, sizeof *out);
+out:
+    return result;
+}
+
+static void event_defaults(adm_event_spec_t *e)
+{
+    e->city = or_empty(e->city);
+    e->category = or_empty(e->category);
+    e->description = or_empty(e->description);
+}
+
+adm_err_t adm_store_event_create(adm_store_t *st, const adm_event_spec_t *spec, int64_t now,
+                                 int64_t *id)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+    adm_event_spec_t e;
+
+    if (st == NULL || id == NULL || now <= 0)
+        goto out;
+    *id = 0;
+    if ((result = check_event(spec)) != ADM_OK)
+        goto out;
+    if (spec->venue_id <= 0) {
+        result = ADM_ERR_INVALID_ARG;
+        goto out;
+    }
+    e = *spec;
+    event_defaults(&e);
+    result = st->ops->event_create(st->be, &e, now, id);
+out:
+    return result;
+}
+
+adm_err_t adm_store_event_update(adm_store_t *st, int64_t id, const adm_event_spec_t *spec,
+                                 int64_t now)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+    adm_event_spec_t e;
+
+    if (st == NULL || id <= 0 || now <= 0)
+        goto out;
+    if ((result = check_event(spec)) != ADM_OK)
+        goto out;
+    e = *spec;
+    event_defaults(&e);
+    result = st->ops->event_update(st->be, id, &e, now);
+out:
+    return result;
+}
+
+adm_err_t adm_store_event_set_status(adm_store_t *st, int64_t id, adm_event_status_t status,
+                                     int64_t now)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    if (st == NULL || id <= 0 || now <= 0 || (unsigned)status > ADM_EVENT_ENDED)
+        goto out;
+    result = st->ops->event_set_status(st->be, id, status, now);
+out:
+    return result;
+}
+
+adm_err_t adm_store_event_get(adm_store_t *st, adm_read_t rd, int64_t id, adm_event_t *out)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    if (out != NULL)
+        memset(out, 0, sizeof *out);
+    if (st == NULL || out == NULL || id <= 0 || (result = check_read(rd)) != ADM_OK)
+        goto out;
+    result = st->ops->event_get(st->be, rd, id, out);
+    if (result != ADM_OK)
+        memset(out, 0, sizeof *out);
+out:
+    return result;
+}
+
+/* "%" + text with %, _ and the escape character escaped + "%" */
+static void like_pattern(const char *text, char *out)
+{
+    size_t n = 0;
+
+    out[n++] = '%';
+    for (; *text; text++) {
+        if (*text == '%' || *text == '_' || *text == ADM_STORE_LIKE_ESCAPE)
+            out[n++] = ADM_STORE_LIKE_ESCAPE;
+        out[n++] = *text;
+    }
+    out[n++] = '%';
+    out[n] = '\0';
+}
+
+adm_err_t adm_store_event_search(adm_store_t *st, adm_read_t rd, const adm_event_query_t *q,
+                                 adm_event_t **events, size_t *n, adm_event_cursor_t *next)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+    char pattern[2 * ADM_STORE_SEARCH_TEXT_MAX + 3];
+    adm_event_query_t nq;
+
+    if (events != NULL)
+        *events = NULL;
+    if (n != NULL)
+        *n = 0;
+    if (next != NULL)
+        memset(next, 0, sizeof *next);
+    if (st == NULL || q == NULL || events == NULL || n == NULL || next == NULL ||
+        (result = check_read(rd)) != ADM_OK)
+        goto out;
+    result = ADM_ERR_INVALID_ARG;
+    if (q->limit > ADM_STORE_PAGE_MAX || q->starts_from < 0 || q->starts_before < 0 ||
+        q->after.id < 0)
+        goto out;
+    if ((result = check_text(q->city, ADM_STORE_CITY_MAX, false, false)) != ADM_OK ||
+        (result = check_text(q->category, ADM_STORE_CATEGORY_MAX, false, false)) != ADM_OK ||
+        (result = check_text(q->text, ADM_STORE_SEARCH_TEXT_MAX, false, false)) != ADM_OK)
+        goto out;
+    nq = *q;
+    if (nq.limit == 0)
+        nq.limit = ADM_STORE_PAGE_DEFAULT;
+    if (nq.city != NULL && nq.city[0] == '\0')
+        nq.city = NULL;
+    if (nq.category != NULL && nq.category[0] == '\0')
+        nq.category = NULL;
+    if (nq.text != NULL && nq.text[0] != '\0') {
+        like_pattern(nq.text, pattern);
+        nq.text = pattern;
+    } else {
+        nq.text = NULL;
+    }
+    result = st->ops->event_search(st->be, rd, &nq, events, n, next);
+    if (result != ADM_OK) {
+        free(*events);
+        *events = NULL;
+        *n = 0;
+        memset(next, 0, sizeof *next);
+    }
+out:
+    return result;
+}
+
+adm_err_t adm_store_ticket_type_create(adm_store_t *st, const adm_ticket_type_spec_t *spec,
+                                       int64_t now, int64_t *id)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    if (st == NULL || id == NULL || now <= 0)
+        goto out;
+    *id = 0;
+    if ((result = check_type(spec)) != ADM_OK)
+        goto out;
+    if (spec->event_id <= 0) {
+        result = ADM_ERR_INVALID_ARG;
+        goto out;
+    }
+    result = st->ops->type_create(st->be, spec, now, id);
+out:
+    return result;
+}
+
+adm_err_t adm_store_ticket_type_update(adm_store_t *st, int64_t id,
+                                       const adm_ticket_type_spec_t *spec, int64_t now)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    if (st == NULL || id <= 0 || now <= 0)
+        goto out;
+    if ((result = check_type(spec)) != ADM_OK)
+        goto out;
+    result = st->ops->type_update(st->be, id, spec, now);
+out:
+    return result;
+}
+
+adm_err_t adm_store_ticket_type_get(adm_store_t *st, adm_read_t rd, int64_t id,
+                                    adm_ticket_type_t *out)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    if (out != NULL)
+        memset(out, 0, sizeof *out);
+    if (st == NULL || out == NULL || id <= 0 || (result = check_read(rd)) != ADM_OK)
+        goto out;
+    result = st->ops->type_get(st->be, rd, id, out);
+    if (result != ADM_OK)
+        memset(out, 0, sizeof *out);
+out:
+    return result;
+}
+
+/* Runs a list op and keeps the "NULL/0 on failure" promise whatever the backend did. */
+#define LIST_GUARD(result, list, n)                                                        \
+    do {                                                                                   \
+        if ((result) != ADM_OK) {                                                          \
+            free(*(list));                                                                 \
+            *(list) = NULL;                                                                \
+            *(n) = 0;                                                                      \
+        }                                                                                  \
+    } while (0)
+
+#define LIST_INIT(list, n)                                                                 \
+    do {                                                                                   \
+        if ((list) != NULL)                                                                \
+            *(list) = NULL;                                                                \
+        if ((n) != NULL)                                                                   \
+            *(n) = 0;                                                                      \
+    } while (0)
+
+adm_err_t adm_store_ticket_type_list(adm_store_t *st, adm_read_t rd, int64_t event_id,
+                                     adm_ticket_type_t **types, size_t *n)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    LIST_INIT(types, n);
+    if (st == NULL || types == NULL || n == NULL || event_id <= 0 ||
+        (result = check_read(rd)) != ADM_OK)
+        goto out;
+    result = st->ops->type_list(st->be, rd, event_id, types, n);
+    LIST_GUARD(result, types, n);
+out:
+    return result;
+}
+
+adm_err_t adm_store_availability(adm_store_t *st, adm_read_t rd, int64_t type_id,
+                                 adm_availability_t *out)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    if (out != NULL)
+        memset(out, 0, sizeof *out);
+    if (st == NULL || out == NULL || type_id <= 0 || (result = check_read(rd)) != ADM_OK)
+        goto out;
+    result = st->ops->availability(st->be, rd, type_id, out);
+    if (result != ADM_OK)
+        memset(out, 0, sizeof *out);
+out:
+    return result;
+}
+
+/* ---- holds ---- */
+
+adm_err_t adm_store_hold_create(adm_store_t *st, int64_t user_id, int64_t type_id,
+                                int32_t quantity, int32_t ttl_s, int64_t now, adm_hold_t *out)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+    char id[ADM_STORE_HOLD_ID_LEN + 1];
+
+    if (out != NULL)
+        memset(out, 0, sizeof *out);
+    if (st == NULL || out == NULL || user_id <= 0 || type_id <= 0 || now <= 0 || ttl_s < 1 ||
+        ttl_s > ADM_STORE_HOLD_TTL_MAX || quantity < 1)
+        goto out;
+    if (quantity > ADM_STORE_QUANTITY_MAX) {
+        result = ADM_ERR_LIMIT;
+        goto out;
+    }
+    adm_store_random_hold_id(id);
+    result = st->ops->hold_create(st->be, id, user_id, type_id, quantity, ttl_s, now, out);
+    if (result != ADM_OK)
+        memset(out, 0, sizeof *out);
+out:
+    return result;
+}
+
+adm_err_t adm_store_hold_get(adm_store_t *st, int64_t user_id, const char *hold_id,
+                             adm_hold_t *out)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+    char id[ADM_STORE_HOLD_ID_LEN + 1];
+    bool id_ok = hold_id_ok(hold_id);
+
+    /* copied first: refreshing a hold in place passes out->id as hold_id */
+    if (id_ok)
+        memcpy(id, hold_id, sizeof id);
+    if (out != NULL)
+        memset(out, 0, sizeof *out);
+    if (st == NULL || out == NULL || user_id <= 0 || hold_id == NULL)
+        goto out;
+    if (!id_ok) {
+        result = ADM_ERR_NOT_FOUND; /* nobody's hold has that id */
+        goto out;
+    }
+    result = st->ops->hold_get(st->be, user_id, id, out);
+    if (result != ADM_OK)
+        memset(out, 0, sizeof *out);
+out:
+    return result;
+}
+
+adm_err_t adm_store_hold_release(adm_store_t *st, int64_t user_id, const char *hold_id,
+                                 int64_t now)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    if (st == NULL || user_id <= 0 || hold_id == NULL || now <= 0)
+        goto out;
+    if (!hold_id_ok(hold_id)) {
+        result = ADM_ERR_NOT_FOUND;
+        goto out;
+    }
+    result = st->ops->hold_release(st->be, user_id, hold_id, now);
+out:
+    return result;
+}
+
+adm_err_t adm_store_reap_holds(adm_store_t *st, int64_t now, size_t *released)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+    size_t holds = 0, orders = 0;
+
+    if (released != NULL)
+        *released = 0;
+    if (st == NULL || now <= 0)
+        goto out;
+    result = st->ops->reap_holds(st->be, now, &holds, &orders);
+    if (released != NULL)
+        *released = holds + orders;
+out:
+    return result;
+}
+
+adm_err_t adm_store_reap(adm_store_t *st, int64_t now, adm_reap_stats_t *stats)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+    adm_reap_stats_t s = {0};
+
+    if (stats != NULL)
+        memset(stats, 0, sizeof *stats);
+    if (st == NULL || now <= 0)
+        goto out;
+    result = st->ops->reap_holds(st->be, now, &s.holds, &s.orders);
+    if (result == ADM_OK)
+        result = st->ops->reap_other(st->be, now, &s.sessions, &s.idempotency);
+    if (stats != NULL)
+        *stats = s;
+out:
+    return result;
+}
+
+/* ---- orders and tickets ---- */
+
+adm_err_t adm_store_checkout(adm_store_t *st, int64_t user_id, const char *const *hold_ids,
+                             size_t n, int32_t pay_ttl_s, int64_t now, adm_order_t *out)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    if (out != NULL)
+        memset(out, 0, sizeof *out);
+    if (st == NULL || out == NULL || user_id <= 0 || hold_ids == NULL || n == 0 || now <= 0 ||
+        pay_ttl_s < 0 || pay_ttl_s > ADM_STORE_PAY_TTL_MAX)
+        goto out;
+    if (n > ADM_STORE_ORDER_ITEMS_MAX) {
+        result = ADM_ERR_LIMIT;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (hold_ids[i] == NULL)
+            goto out;
+        if (!hold_id_ok(hold_ids[i])) {
+            result = ADM_ERR_NOT_FOUND;
+            goto out;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(hold_ids[i], hold_ids[j]) == 0)
+                goto out;
+    }
+    if (pay_ttl_s == 0)
+        pay_ttl_s = ADM_STORE_PAY_TTL_DEFAULT;
+    result = st->ops->checkout(st->be, user_id, hold_ids, n, pay_ttl_s, now, out);
+    if (result != ADM_OK)
+        memset(out, 0, sizeof *out);
+out:
+    return result;
+}
+
+static bool provider_ok(const char *p)
+{
+    bool result = p != NULL && p[0] != '\0' &&
+                  bounded_len(p, ADM_STORE_PROVIDER_MAX) <= ADM_STORE_PROVIDER_MAX;
+
+    for (; result && *p; p++)
+        result = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-';
+    return result;
+}
+
+adm_err_t adm_store_order_pay(adm_store_t *st, int64_t order_id, const char *provider,
+                              const char *provider_ref, int64_t now, adm_order_t *out)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+    adm_order_t scratch;
+
+    if (out != NULL)
+        memset(out, 0, sizeof *out);
+    if (st == NULL || order_id <= 0 || now <= 0)
+        goto out;
+    if (provider != NULL && bounded_len(provider, ADM_STORE_PROVIDER_MAX) > ADM_STORE_PROVIDER_MAX) {
+        result = ADM_ERR_TOO_BIG;
+        goto out;
+    }
+    if (!provider_ok(provider))
+        goto out;
+    if ((result = check_word(provider_ref, ADM_STORE_PROVIDER_REF_MAX)) != ADM_OK)
+        goto out;
+    memset(&scratch, 0, sizeof scratch);
+    result = st->ops->order_pay(st->be, order_id, provider, provider_ref, now,
+                                out != NULL ? out : &scratch);
+    if (result != ADM_OK && out != NULL)
+        memset(out, 0, sizeof *out);
+out:
+    return result;
+}
+
+adm_err_t adm_store_order_cancel(adm_store_t *st, int64_t user_id, int64_t order_id,
+                                 int64_t now)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    if (st == NULL || user_id < 0 || order_id <= 0 || now <= 0)
+        goto out;
+    result = st->ops->order_cancel(st->be, user_id, order_id, now);
+out:
+    return result;
+}
+
+adm_err_t adm_store_order_refund(adm_store_t *st, int64_t order_id, int64_t now,
+                                 size_t *revoked)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+    size_t count = 0;
+
+    if (revoked != NULL)
+        *revoked = 0;
+    if (st == NULL || order_id <= 0 || now <= 0)
+        goto out;
+    result = st->ops->order_refund(st->be, order_id, now, &count);
+    if (result == ADM_OK && revoked != NULL)
+        *revoked = count;
+out:
+    return result;
+}
+
+adm_err_t adm_store_order_get(adm_store_t *st, adm_read_t rd, int64_t user_id, int64_t order_id,
+                              adm_order_t *out)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    if (out != NULL)
+        memset(out, 0, sizeof *out);
+    if (st == NULL || out == NULL || user_id < 0 || order_id <= 0 ||
+        (result = check_read(rd)) != ADM_OK)
+        goto out;
+    result = st->ops->order_get(st->be, rd, user_id, order_id, NULL, out);
+    if (result != ADM_OK)
+        memset(out, 0, sizeof *out);
+out:
+    return result;
+}
+
+adm_err_t adm_store_order_get_by_code(adm_store_t *st, adm_read_t rd, int64_t user_id,
+                                      const char *code, adm_order_t *out)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+    char norm[ADM_STORE_ORDER_CODE_LEN + 1];
+
+    if (out != NULL)
+        memset(out, 0, sizeof *out);
+    if (st == NULL || out == NULL || user_id < 0 || code == NULL ||
+        (result = check_read(rd)) != ADM_OK)
+        goto out;
+    if (normalise_code(code, norm) != ADM_OK) {
+        result = ADM_ERR_NOT_FOUND; /* no order has such a code */
+        goto out;
+    }
+    result = st->ops->order_get(st->be, rd, user_id, 0, norm, out);
+    if (result != ADM_OK)
+        memset(out, 0, sizeof *out);
+out:
+    return result;
+}
+
+adm_err_t adm_store_order_list(adm_store_t *st, adm_read_t rd, int64_t user_id,
+                               int64_t before_id, size_t limit, adm_order_t **orders,
+                               size_t *n)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    LIST_INIT(orders, n);
+    if (st == NULL || orders == NULL || n == NULL || user_id <= 0 || before_id < 0 ||
+        limit > ADM_STORE_PAGE_MAX || (result = check_read(rd)) != ADM_OK)
+        goto out;
+    result = st->ops->order_list(st->be, rd, user_id, before_id,
+                                 limit ? limit : ADM_STORE_PAGE_DEFAULT, orders, n);
+    LIST_GUARD(result, orders, n);
+out:
+    return result;
+}
+
+adm_err_t adm_store_order_tickets(adm_store_t *st, adm_read_t rd, int64_t user_id,
+                                  int64_t order_id, adm_store_ticket_t **tickets, size_t *n)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    LIST_INIT(tickets, n);
+    if (st == NULL || tickets == NULL || n == NULL || user_id < 0 || order_id <= 0 ||
+        (result = check_read(rd)) != ADM_OK)
+        goto out;
+    result = st->ops->order_tickets(st->be, rd, user_id, order_id, tickets, n);
+    LIST_GUARD(result, tickets, n);
+out:
+    return result;
+}
+
+adm_err_t adm_store_ticket_get(adm_store_t *st, adm_read_t rd, int64_t ticket_id,
+                               adm_store_ticket_t *out)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    if (out != NULL)
+        memset(out, 0, sizeof *out);
+    if (st == NULL || out == NULL || ticket_id <= 0 || (result = check_read(rd)) != ADM_OK)
+        goto out;
+    result = st->ops->ticket_get(st->be, rd, ticket_id, out);
+    if (result != ADM_OK)
+        memset(out, 0, sizeof *out);
+out:
+    return result;
+}
+
+adm_err_t adm_store_ticket_set_token(adm_store_t *st, int64_t ticket_id, uint32_t key_id,
+                                     const char *token)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+    size_t len;
+
+    if (st == NULL || ticket_id <= 0 || key_id == 0 || token == NULL)
+        goto out;
+    len = bounded_len(token, ADM_TOKEN_TEXT_MAX);
+    if (len > ADM_TOKEN_TEXT_MAX) {
+        result = ADM_ERR_TOO_BIG;
+        goto out;
+    }
+    if (len == 0)
+        goto out;
+    for (size_t i = 0; i < len; i++)
+        if (token[i] < 0x20 || token[i] > 0x7e)
+            goto out;
+    result = st->ops->ticket_set_token(st->be, ticket_id, key_id, token);
+out:
+    return result;
+}
+
+adm_err_t adm_store_ticket_list_unsigned(adm_store_t *st, size_t limit,
+                                         adm_store_ticket_t **tickets, size_t *n)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    LIST_INIT(tickets, n);
+    if (st == NULL || tickets == NULL || n == NULL || limit > ADM_STORE_PAGE_MAX)
+        goto out;
+    result = st->ops->ticket_list_unsigned(st->be, limit ? limit : ADM_STORE_PAGE_DEFAULT,
+                                           tickets, n);
+    LIST_GUARD(result, tickets, n);
+out:
+    return result;
+}
+
+adm_err_t adm_store_ticket_revoke(adm_store_t *st, int64_t ticket_id, int64_t now,
+                                  int64_t *seq)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+    int64_t s = 0;
+
+    if (seq != NULL)
+        *seq = 0;
+    if (st == NULL || ticket_id <= 0 || now <= 0)
+        goto out;
+    result = st->ops->ticket_revoke(st->be, ticket_id, now, &s);
+    if (result == ADM_OK && seq != NULL)
+        *seq = s;
+out:
+    return result;
+}
+
+adm_err_t adm_store_revocations_since(adm_store_t *st, adm_read_t rd, int64_t event_id,
+                                      int64_t after_seq, size_t limit,
+                                      adm_revocation_t **revs, size_t *n)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    LIST_INIT(revs, n);
+    if (st == NULL || revs == NULL || n == NULL || event_id <= 0 || after_seq < 0 ||
+        limit > ADM_STORE_REVOCATIONS_PAGE_MAX || (result = check_read(rd)) != ADM_OK)
+        goto out;
+    result = st->ops->revocations_since(st->be, rd, event_id, after_seq,
+                                        limit ? limit : ADM_STORE_REVOCATIONS_PAGE_MAX, revs, n);
+    LIST_GUARD(result, revs, n);
+out:
+    return result;
+}
+
+/* ---- accounts ---- */
+
+static adm_err_t check_pwhash(const char *h)
+{
+    return check_word(h, ADM_STORE_PWHASH_MAX);
+}
+
+adm_err_t adm_store_user_create(adm_store_t *st, const adm_user_spec_t *spec, int64_t now,
+                                int64_t *id)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+    char email[ADM_STORE_EMAIL_MAX + 1];
+    adm_user_spec_t u;
+
+    if (id != NULL)
+        *id = 0;
+    if (st == NULL || spec == NULL || id == NULL || now <= 0 ||
+        (unsigned)spec->role > ADM_ROLE_ORGANISER)
+        goto out;
+    if ((result = normalise_email(spec->email, email)) != ADM_OK ||
+        (result = check_pwhash(spec->password_hash)) != ADM_OK ||
+        (result = check_text(spec->display_name, ADM_STORE_NAME_MAX, false, false)) != ADM_OK)
+        goto out;
+    u = *spec;
+    u.email = email;
+    u.display_name = or_empty(u.display_name);
+    result = st->ops->user_create(st->be, &u, now, id);
+out:
+    return result;
+}
+
+adm_err_t adm_store_user_get(adm_store_t *st, adm_read_t rd, int64_t id, adm_user_t *out)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    if (out != NULL)
+        memset(out, 0, sizeof *out);
+    if (st == NULL || out == NULL || id <= 0 || (result = check_read(rd)) != ADM_OK)
+        goto out;
+    result = st->ops->user_get(st->be, rd, id, NULL, out);
+    if (result != ADM_OK)
+        memset(out, 0, sizeof *out);
+out:
+    return result;
+}
+
+adm_err_t adm_store_user_find_email(adm_store_t *st, const char *email, adm_user_t *out)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+    char norm[ADM_STORE_EMAIL_MAX + 1];
+
+    if (out != NULL)
+        memset(out, 0, sizeof *out);
+    if (st == NULL || out == NULL || (result = normalise_email(email, norm)) != ADM_OK)
+        goto out;
+    result = st->ops->user_get(st->be, ADM_READ_HINT_PRIMARY, 0, norm, out);
+    if (result != ADM_OK)
+        memset(out, 0, sizeof *out);
+out:
+    return result;
+}
+
+adm_err_t adm_store_user_set_password(adm_store_t *st, int64_t id, const char *password_hash)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    if (st == NULL || id <= 0 || (result = check_pwhash(password_hash)) != ADM_OK)
+        goto out;
+    result = st->ops->user_set_password(st->be, id, password_hash);
+out:
+    return result;
+}
+
+static void hash_hex(const uint8_t h[ADM_STORE_SESSION_HASH_BYTES],
+                     char out[2 * ADM_STORE_SESSION_HASH_BYTES + 1])
+{
+    sodium_bin2hex(out, 2 * ADM_STORE_SESSION_HASH_BYTES + 1, h, ADM_STORE_SESSION_HASH_BYTES);
+}
+
+adm_err_t adm_store_session_create(adm_store_t *st,
+                                   const uint8_t token_hash[ADM_STORE_SESSION_HASH_BYTES],
+                                   int64_t user_id, int64_t now, int64_t expires_at)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+    char hex[2 * ADM_STORE_SESSION_HASH_BYTES + 1];
+
+    if (st == NULL || token_hash == NULL || user_id <= 0 || now <= 0 || expires_at <= now)
+        goto out;
+    hash_hex(token_hash, hex);
+    result = st->ops->session_create(st->be, hex, user_id, now, expires_at);
+out:
+    return result;
+}
+
+adm_err_t adm_store_session_lookup(adm_store_t *st,
+                                   const uint8_t token_hash[ADM_STORE_SESSION_HASH_BYTES],
+                                   int64_t now, adm_session_t *out)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+    char hex[2 * ADM_STORE_SESSION_HASH_BYTES + 1];
+
+    if (out != NULL)
+        memset(out, 0, sizeof *out);
+    if (st == NULL || token_hash == NULL || out == NULL || now <= 0)
+        goto out;
+    hash_hex(token_hash, hex);
+    result = st->ops->session_lookup(st->be, hex, now, out);
+    if (result != ADM_OK)
+        memset(out, 0, sizeof *out);
+out:
+    return result;
+}
+
+adm_err_t adm_store_session_delete(adm_store_t *st,
+                                   const uint8_t token_hash[ADM_STORE_SESSION_HASH_BYTES])
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+    char hex[2 * ADM_STORE_SESSION_HASH_BYTES + 1];
+
+    if (st == NULL || token_hash == NULL)
+        goto out;
+    hash_hex(token_hash, hex);
+    result = st->ops->session_delete(st->be, hex);
+out:
+    return result;
+}
+
+/* ---- idempotency ---- */
+
+static adm_err_t check_idem(const char *scope, const char *key)
+{
+    adm_err_t result = check_word(scope, ADM_STORE_IDEM_SCOPE_MAX);
+
+    if (result == ADM_OK)
+        result = check_word(key, ADM_STORE_IDEM_KEY_MAX);
+    return result;
+}
+
+static adm_err_t check_body(const void *body, size_t body_len)
+{
+    adm_err_t result = ADM_OK;
+
+    if (body_len > ADM_STORE_IDEM_BODY_MAX)
+        result = ADM_ERR_TOO_BIG;
+    else if (body == NULL && body_len != 0)
+        result = ADM_ERR_INVALID_ARG;
+    return result;
+}
+
+adm_err_t adm_store_idem_put(adm_store_t *st, const char *scope, const char *key,
+                             const char *fingerprint, int status, const void *body,
+                             size_t body_len, int64_t now)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    if (st == NULL || now <= 0 || (status != 0 && (status < 100 || status > 599)))
+        goto out;
+    if ((result = check_idem(scope, key)) != ADM_OK ||
+        (result = check_word(fingerprint, ADM_STORE_IDEM_FINGERPRINT_MAX)) != ADM_OK ||
+        (result = check_body(body, body_len)) != ADM_OK)
+        goto out;
+    result = st->ops->idem_put(st->be, scope, key, fingerprint, status, body ? body : "",
+                               body_len, now);
+out:
+    return result;
+}
+
+adm_err_t adm_store_idem_complete(adm_store_t *st, const char *scope, const char *key,
+                                  int status, const void *body, size_t body_len, int64_t now)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    if (st == NULL || now <= 0 || status < 100 || status > 599)
+        goto out;
+    if ((result = check_idem(scope, key)) != ADM_OK ||
+        (result = check_body(body, body_len)) != ADM_OK)
+        goto out;
+    result = st->ops->idem_complete(st->be, scope, key, status, body ? body : "", body_len, now);
+out:
+    return result;
+}
+
+adm_err_t adm_store_idem_get(adm_store_t *st, const char *scope, const char *key, int64_t now,
+                             adm_idem_t *out)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    if (out != NULL)
+        memset(out, 0, sizeof *out);
+    if (st == NULL || out == NULL || now <= 0 || (result = check_idem(scope, key)) != ADM_OK)
+        goto out;
+    result = st->ops->idem_get(st->be, scope, key, now, out);
+    if (result != ADM_OK) {
+        free(out->body);
+        memset(out, 0, sizeof *out);
+    }
+out:
+    return result;
+}
+
+/* ---- event keys ---- */
+
+adm_err_t adm_store_event_key_add(adm_store_t *st, int64_t event_id, uint32_t kid,
+                                  const uint8_t seed[ADM_KEY_SEED_BYTES], int64_t now)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    if (st == NULL || event_id <= 0 || kid == 0 || seed == NULL || now <= 0)
+        goto out;
+    result = st->ops->event_key_add(st->be, event_id, kid, seed, now);
+out:
+    return result;
+}
+
+void adm_store_event_keys_free(adm_event_key_t *keys, size_t n)
+{
+    if (keys == NULL)
+        return;
+    sodium_memzero(keys, n * sizeof *keys);
+    free(keys);
+}
+
+adm_err_t adm_store_event_key_list(adm_store_t *st, adm_read_t rd, int64_t event_id,
+                                   adm_event_key_t **keys, size_t *n)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    LIST_INIT(keys, n);
+    if (st == NULL || keys == NULL || n == NULL || event_id <= 0 ||
+        (result = check_read(rd)) != ADM_OK)
+        goto out;
+    result = st->ops->event_key_list(st->be, rd, event_id, keys, n);
+    if (result != ADM_OK) {
+        adm_store_event_keys_free(*keys, *n);
+        *keys = NULL;
+        *n = 0;
+    }
+out:
+    return result;
+}
+
+adm_err_t adm_store_event_key_retire(adm_store_t *st, int64_t event_id, uint32_t kid,
+                                     int64_t now)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    if (st == NULL || event_id <= 0 || kid == 0 || now <= 0)
+        goto out;
+    result = st->ops->event_key_retire(st->be, event_id, kid, now);
+out:
+    return result;
+}
+
+/* ---- reports ---- */
+
+adm_err_t adm_store_sales_by_type(adm_store_t *st, adm_read_t rd, int64_t event_id,
+                                  adm_type_sales_t **rows, size_t *n)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    LIST_INIT(rows, n);
+    if (st == NULL || rows == NULL || n == NULL || event_id <= 0 ||
+        (result = check_read(rd)) != ADM_OK)
+        goto out;
+    result = st->ops->sales_by_type(st->be, rd, event_id, rows, n);
+    LIST_GUARD(result, rows, n);
+out:
+    return result;
+}
+
+/* ---- names ---- */
+
+const char *adm_event_status_name(adm_event_status_t s)
+{
+    static const char *const names[] = {"draft", "on_sale", "cancelled", "ended"};
+
+    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "unknown";
+}
+
+const char *adm_order_state_name(adm_order_state_t s)
+{
+    static const char *const names[] = {"pending", "paid", "cancelled", "refunded", "expired"};
+
+    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "unknown";
+}
+
+const char *adm_role_name(adm_role_t r)
+{
+    static const char *const names[] = {"customer", "crew", "organiser"};
+
+    return (unsigned)r < sizeof names / sizeof names[0] ? names[r] : "unknown";
+}
+
+/* ---- helpers for the backends ---- */
+
+void adm_store_random_hold_id(char out[ADM_STORE_HOLD_ID_LEN + 1])
+{
+    uint8_t raw[ADM_STORE_HOLD_ID_LEN / 2];
+
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(out, ADM_STORE_HOLD_ID_LEN + 1, raw, sizeof raw);
+}
+
+void adm_store_random_order_code(char out[ADM_STORE_ORDER_CODE_LEN + 1])
+{
+    uint8_t raw[5]; /* 40 bits = 8 symbols of 5 bits */
+    uint64_t bits = 0;
+
+    randombytes_buf(raw, sizeof raw);
+    for (size_t i = 0; i < sizeof raw; i++)
+        bits = bits << 8 | raw[i];
+    for (size_t i = 0, o = 0; i < 8; i++, o++) {
+        if (i == 4)
+            out[o++] = '-';
+        out[o] = code_alphabet[(bits >> (35 - 5 * i)) & 31];
+    }
+    out[ADM_STORE_ORDER_CODE_LEN] = '\0';
+}
+
+int64_t adm_store_random_ticket_id(void)
+{
+    uint64_t v;
+
+    /* 53 bits: ids stay exact as JSON numbers in every client (JavaScript's
+     * Number.MAX_SAFE_INTEGER, jq); the backends redraw on a collision */
+    do {
+        randombytes_buf(&v, sizeof v);
+        v &= (UINT64_C(1) << 53) - 1;
+    } while (v == 0);
+    return (int64_t)v;
+}

@@ -1,0 +1,1900 @@
+/* test-store.c: the store conformance suite (server/store.h): every backend
+ * must pass it unchanged. ADMIT_TEST_STORE picks the backend: sqlite (default,
+ * a file in a temp dir) or mysql (ADMIT_TEST_MYSQL_PRIMARY[/_REPLICA] URLs;
+ * exit 77 when unset or not built). Works on a shared, non-empty database:
+ * names and emails are unique per run, and times are never near the real
+ * clock: rows live in 2100 (T0), where no real-clock reaper expires them, and
+ * only the tests that call the global reaper work in 2001 (TP), where reaping
+ * releases nothing a real-clock user holds. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "server/store.h"
+#include "tests/testutil/testutil.h"
+
+#define T0 ((int64_t)4102444800)                /* 2100-01-01: "now" of the suite */
+#define TP ((int64_t)1000000000)                /* 2001-09-09: "now" of the tests that reap */
+#define MISSING(id) ((id) + ((int64_t)1 << 40)) /* an id no row has */
+
+static adm_store_config_t cfg;
+static adm_store_t *st;
+static bool is_sqlite;
+static char sqlite_path[4200];
+static char run_id[17]; /* random per run: makes names and emails unique */
+static atomic_int serial;
+
+/* ---- helpers ---- */
+
+static int next_serial(void)
+{
+    return atomic_fetch_add(&serial, 1) + 1;
+}
+
+static int64_t mk_user_in(adm_store_t *s, const char *tag)
+{
+    char email[ADM_STORE_EMAIL_MAX + 1];
+    adm_user_spec_t u = {.email = email,
+                         .password_hash = "$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA",
+                         .display_name = tag,
+                         .role = ADM_ROLE_CUSTOMER};
+    int64_t id = 0;
+
+    snprintf(email, sizeof email, "%s-%s-%ld-%d@example.test", tag, run_id, (long)getpid(),
+             next_serial());
+    CHECK_ERR(adm_store_user_create(s, &u, T0, &id), ADM_OK);
+    return id;
+}
+
+static int64_t mk_user(const char *tag)
+{
+    return mk_user_in(st, tag);
+}
+
+static int64_t mk_venue(const char *city)
+{
+    adm_venue_spec_t v = {.name = "Hall", .city = city, .address = "1 Jalan Test", .capacity = 500};
+    int64_t id = 0;
+
+    CHECK_ERR(adm_store_venue_create(st, &v, T0, &id), ADM_OK);
+    CHECK(id > 0);
+    return id;
+}
+
+/* A unique city name for this run (search tests filter on it). */
+static void unique_city(char *out, size_t cap, const char *base)
+{
+    snprintf(out, cap, "%s %s %d", base, run_id, next_serial());
+}
+
+static int64_t mk_event_full(int64_t venue, const char *title, const char *city,
+                             const char *category, const char *description, int64_t starts_at,
+                             bool on_sale)
+{
+    adm_event_spec_t e = {.venue_id = venue,
+                          .title = title,
+                          .city = city,
+                          .category = category,
+                          .description = description,
+                          .starts_at = starts_at,
+                          .ends_at = starts_at + 7200};
+    int64_t id = 0;
+
+    CHECK_ERR(adm_store_event_create(st, &e, T0, &id), ADM_OK);
+    if (on_sale)
+        CHECK_ERR(adm_store_event_set_status(st, id, ADM_EVENT_ON_SALE, T0), ADM_OK);
+    return id;
+}
+
+/* An on-sale event in a fresh venue of its own. */
+static int64_t mk_event(void)
+{
+    char city[ADM_STORE_CITY_MAX + 1];
+
+    unique_city(city, sizeof city, "Ipoh");
+    return mk_event_full(mk_venue(city), "Concert", NULL, "music", NULL, T0 + 86400, true);
+}
+
+static int64_t mk_type_full(int64_t event, const char *name, int64_t capacity, int64_t price,
+                            const char *currency, int32_t per_order, int32_t per_customer,
+                            int64_t sale_starts, int64_t sale_ends)
+{
+    adm_ticket_type_spec_t t = {.event_id = event,
+                                .name = name,
+                                .price = price,
+                                .currency = currency,
+                                .capacity = capacity,
+                                .per_order_max = per_order,
+                                .per_customer_max = per_customer,
+                                .sale_starts = sale_starts,
+                                .sale_ends = sale_ends};
+    int64_t id = 0;
+
+    CHECK_ERR(adm_store_ticket_type_create(st, &t, T0, &id), ADM_OK);
+    CHECK(id > 0);
+    return id;
+}
+
+static int64_t mk_type(int64_t event, int64_t capacity)
+{
+    return mk_type_full(event, "General", capacity, 2500, "MYR", 10, 0, 0, 0);
+}
+
+static void make_ref(char *out, size_t cap)
+{
+    /* the pid: forked children share the serial counter's state */
+    snprintf(out, cap, "ref-%s-%ld-%d", run_id, (long)getpid(), next_serial());
+}
+
+/* hold + checkout + pay of q seats of type for user at now, on store s. */
+static adm_err_t buy_in(adm_store_t *s, int64_t user, int64_t type, int32_t q, int64_t now,
+                        adm_order_t *o)
+{
+    char ref[64];
+    adm_hold_t h;
+    const char *ids[1];
+    adm_err_t r = adm_store_hold_create(s, user, type, q, 600, now, &h);
+
+    if (r != ADM_OK)
+        return r;
+    ids[0] = h.id;
+    if ((r = adm_store_checkout(s, user, ids, 1, 0, now, o)) != ADM_OK)
+        return r;
+    make_ref(ref, sizeof ref);
+    return adm_store_order_pay(s, o->id, "test", ref, now, o);
+}
+
+static adm_err_t buy(int64_t user, int64_t type, int32_t q, int64_t now, adm_order_t *o)
+{
+    return buy_in(st, user, type, q, now, o);
+}
+
+static adm_availability_t avail(int64_t type)
+{
+    adm_availability_t a;
+
+    CHECK_ERR(adm_store_availability(st, ADM_READ_HINT_PRIMARY, type, &a), ADM_OK);
+    CHECK_INT(a.available, a.capacity - a.sold - a.held);
+    CHECK(a.available >= 0);
+    return a;
+}
+
+static adm_err_t open_store(adm_store_t **out)
+{
+    return adm_store_open(&cfg, out);
+}
+
+/* ---- lifecycle ---- */
+
+static void test_open(void)
+{
+    char pos[ADM_STORE_GTID_MAX + 1];
+    char tiny[1];
+    int version = 0;
+
+    CHECK_ERR(adm_store_ping(st), ADM_OK);
+    CHECK_ERR(adm_store_schema_version(st, &version), ADM_OK);
+    CHECK(version >= 1);
+    CHECK_STR(adm_store_backend_name(st), is_sqlite ? "sqlite" : "mysql");
+    CHECK_ERR(adm_store_write_position(st, pos, sizeof pos), ADM_OK);
+    if (is_sqlite) {
+        CHECK_STR(pos, "");
+        CHECK_ERR(adm_store_write_position(st, tiny, sizeof tiny), ADM_OK);
+    }
+}
+
+static void test_reopen(void)
+{
+    adm_store_t *again = NULL;
+    int v1 = 0, v2 = 0;
+    adm_venue_t v;
+    int64_t venue = mk_venue("Reopen");
+
+    CHECK_ERR(adm_store_schema_version(st, &v1), ADM_OK);
+    /* a second store on the same database runs the migrations again: a no-op */
+    CHECK_ERR(open_store(&again), ADM_OK);
+    if (again == NULL)
+        return;
+    CHECK_ERR(adm_store_schema_version(again, &v2), ADM_OK);
+    CHECK_INT(v2, v1);
+    CHECK_ERR(adm_store_venue_get(again, ADM_READ_HINT_PRIMARY, venue, &v), ADM_OK);
+    CHECK_STR(v.city, "Reopen");
+    adm_store_close(again);
+    /* and after closing the first one too */
+    adm_store_close(st);
+    st = NULL;
+    CHECK_ERR(open_store(&st), ADM_OK);
+    if (st == NULL)
+        exit(adm_test_done());
+    CHECK_ERR(adm_store_schema_version(st, &v2), ADM_OK);
+    CHECK_INT(v2, v1);
+    CHECK_ERR(adm_store_venue_get(st, ADM_READ_HINT_PRIMARY, venue, &v), ADM_OK);
+    adm_store_close(NULL);
+}
+
+/* ---- catalog ---- */
+
+static void test_venue_event_crud(void)
+{
+    adm_venue_spec_t vs = {.name = "Arena", .city = "Penang", .address = "", .capacity = 9000};
+    adm_event_spec_t es = {
+        .title = "Opening", .category = "Sport", .starts_at = T0 + 3600, .ends_at = T0 + 7200};
+    adm_venue_t v;
+    adm_event_t e;
+    int64_t venue = 0, event = 0, missing;
+
+    CHECK_ERR(adm_store_venue_create(st, &vs, T0, &venue), ADM_OK);
+    CHECK_ERR(adm_store_venue_get(st, ADM_READ_HINT_ANY, venue, &v), ADM_OK);
+    CHECK_STR(v.name, "Arena");
+    CHECK_STR(v.city, "Penang");
+    CHECK_STR(v.address, "");
+    CHECK_INT(v.capacity, 9000);
+    CHECK_INT(v.created, T0);
+    vs.name = "Arena Two";
+    vs.address = "Line 1\nLine 2";
+    CHECK_ERR(adm_store_venue_update(st, venue, &vs, T0 + 5), ADM_OK);
+    CHECK_ERR(adm_store_venue_get(st, ADM_READ_HINT_PRIMARY, venue, &v), ADM_OK);
+    CHECK_STR(v.name, "Arena Two");
+    CHECK_STR(v.address, "Line 1\nLine 2");
+    CHECK_INT(v.updated, T0 + 5);
+    missing = MISSING(venue);
+    CHECK_ERR(adm_store_venue_update(st, missing, &vs, T0), ADM_ERR_NOT_FOUND);
+    CHECK_ERR(adm_store_venue_get(st, ADM_READ_HINT_PRIMARY, missing, &v), ADM_ERR_NOT_FOUND);
+    CHECK_INT(v.id, 0);
+
+    es.venue_id = missing;
+    CHECK_ERR(adm_store_event_create(st, &es, T0, &event), ADM_ERR_NOT_FOUND);
+    CHECK_INT(event, 0);
+    es.venue_id = venue;
+    CHECK_ERR(adm_store_event_create(st, &es, T0, &event), ADM_OK);
+    CHECK_ERR(adm_store_event_get(st, ADM_READ_HINT_PRIMARY, event, &e), ADM_OK);
+    CHECK_STR(e.city, "Penang"); /* NULL city = the venue's */
+    CHECK_STR(e.title, "Opening");
+    CHECK_STR(e.category, "Sport");
+    CHECK_STR(e.description, "");
+    CHECK_INT(e.status, ADM_EVENT_DRAFT);
+    CHECK_INT(e.venue_id, venue);
+    CHECK_INT(e.starts_at, T0 + 3600);
+    CHECK_INT(e.revocation_seq, 0);
+    es.title = "Opening Night";
+    es.city = "George Town";
+    es.description = "Doors at 7.\n\tBring ID.";
+    CHECK_ERR(adm_store_event_update(st, event, &es, T0 + 9), ADM_OK);
+    CHECK_ERR(adm_store_event_get(st, ADM_READ_HINT_PRIMARY, event, &e), ADM_OK);
+    CHECK_STR(e.title, "Opening Night");
+    CHECK_STR(e.city, "George Town");
+    CHECK_STR(e.description, "Doors at 7.\n\tBring ID.");
+    CHECK_INT(e.updated, T0 + 9);
+    es.city = "";
+    CHECK_ERR(adm_store_event_update(st, event, &es, T0 + 9), ADM_OK);
+    CHECK_ERR(adm_store_event_get(st, ADM_READ_HINT_PRIMARY, event, &e), ADM_OK);
+    CHECK_STR(e.city, "Penang");
+    CHECK_ERR(adm_store_event_update(st, MISSING(event), &es, T0), ADM_ERR_NOT_FOUND);
+    CHECK_ERR(adm_store_event_get(st, ADM_READ_HINT_PRIMARY, MISSING(event), &e),
+              ADM_ERR_NOT_FOUND);
+
+    /* status machine */
+    CHECK_ERR(adm_store_event_set_status(st, event, ADM_EVENT_ENDED, T0), ADM_ERR_STATE);
+    CHECK_ERR(adm_store_event_set_status(st, event, ADM_EVENT_DRAFT, T0), ADM_OK);
+    CHECK_ERR(adm_store_event_set_status(st, event, ADM_EVENT_ON_SALE, T0), ADM_OK);
+    CHECK_ERR(adm_store_event_set_status(st, event, ADM_EVENT_ON_SALE, T0), ADM_OK);
+    CHECK_ERR(adm_store_event_set_status(st, event, ADM_EVENT_DRAFT, T0), ADM_OK);
+    CHECK_ERR(adm_store_event_set_status(st, event, ADM_EVENT_ON_SALE, T0 + 20), ADM_OK);
+    CHECK_ERR(adm_store_event_get(st, ADM_READ_HINT_PRIMARY, event, &e), ADM_OK);
+    CHECK_INT(e.status, ADM_EVENT_ON_SALE);
+    CHECK_INT(e.updated, T0 + 20);
+    CHECK_ERR(adm_store_event_set_status(st, event, ADM_EVENT_ENDED, T0), ADM_OK);
+    CHECK_ERR(adm_store_event_set_status(st, event, ADM_EVENT_ON_SALE, T0), ADM_ERR_STATE);
+    CHECK_ERR(adm_store_event_set_status(st, event, ADM_EVENT_CANCELLED, T0), ADM_ERR_STATE);
+    CHECK_ERR(adm_store_event_set_status(st, event, ADM_EVENT_ENDED, T0), ADM_OK);
+    event = mk_event_full(venue, "Gala", NULL, "", NULL, T0 + 100, false);
+    CHECK_ERR(adm_store_event_set_status(st, event, ADM_EVENT_CANCELLED, T0), ADM_OK);
+    CHECK_ERR(adm_store_event_set_status(st, event, ADM_EVENT_DRAFT, T0), ADM_ERR_STATE);
+    CHECK_ERR(adm_store_event_set_status(st, event, ADM_EVENT_ON_SALE, T0), ADM_ERR_STATE);
+    CHECK_ERR(adm_store_event_set_status(st, MISSING(event), ADM_EVENT_ON_SALE, T0),
+              ADM_ERR_NOT_FOUND);
+    CHECK_ERR(adm_store_event_set_status(st, event, (adm_event_status_t)9, T0),
+              ADM_ERR_INVALID_ARG);
+}
+
+static void test_ticket_type_crud(void)
+{
+    int64_t event = mk_event(), type, user = mk_user("types");
+    adm_ticket_type_spec_t spec = {.event_id = event,
+                                   .name = "VIP",
+                                   .price = 15000,
+                                   .currency = "MYR",
+                                   .capacity = 50,
+                                   .per_order_max = 4,
+                                   .per_customer_max = 8,
+                                   .sale_starts = T0 - 10,
+                                   .sale_ends = T0 + 100000};
+    adm_ticket_type_t t, *list = NULL;
+    adm_hold_t h;
+    size_t n = 0;
+
+    type = mk_type_full(event, "VIP", 50, 15000, "MYR", 4, 8, T0 - 10, T0 + 100000);
+    CHECK_ERR(adm_store_ticket_type_get(st, ADM_READ_HINT_ANY, type, &t), ADM_OK);
+    CHECK_INT(t.event_id, event);
+    CHECK_STR(t.name, "VIP");
+    CHECK_INT(t.price, 15000);
+    CHECK_STR(t.currency, "MYR");
+    CHECK_INT(t.capacity, 50);
+    CHECK_INT(t.sold, 0);
+    CHECK_INT(t.held, 0);
+    CHECK_INT(t.per_order_max, 4);
+    CHECK_INT(t.per_customer_max, 8);
+    CHECK_INT(t.sale_starts, T0 - 10);
+    CHECK_INT(t.sale_ends, T0 + 100000);
+    CHECK_ERR(adm_store_ticket_type_get(st, ADM_READ_HINT_ANY, MISSING(type), &t),
+              ADM_ERR_NOT_FOUND);
+
+    mk_type(event, 10);
+    CHECK_ERR(adm_store_ticket_type_list(st, ADM_READ_HINT_PRIMARY, event, &list, &n), ADM_OK);
+    CHECK_INT(n, 2);
+    if (n == 2) {
+        CHECK_INT(list[0].id, type);
+        CHECK(list[1].id > list[0].id);
+        CHECK_STR(list[1].name, "General");
+    }
+    free(list);
+    CHECK_ERR(adm_store_ticket_type_list(st, ADM_READ_HINT_PRIMARY, MISSING(event), &list, &n),
+              ADM_ERR_NOT_FOUND);
+    CHECK(list == NULL && n == 0);
+
+    /* update: capacity may not drop below sold + held */
+    CHECK_ERR(adm_store_hold_create(st, user, type, 4, 600, T0, &h), ADM_OK);
+    spec.name = "VIP Plus";
+    spec.price = 17000;
+    spec.capacity = 3;
+    CHECK_ERR(adm_store_ticket_type_update(st, type, &spec, T0 + 1), ADM_ERR_STATE);
+    spec.capacity = 4;
+    CHECK_ERR(adm_store_ticket_type_update(st, type, &spec, T0 + 1), ADM_OK);
+    CHECK_ERR(adm_store_ticket_type_get(st, ADM_READ_HINT_PRIMARY, type, &t), ADM_OK);
+    CHECK_STR(t.name, "VIP Plus");
+    CHECK_INT(t.price, 17000);
+    CHECK_INT(t.capacity, 4);
+    CHECK_INT(t.held, 4);
+    CHECK_INT(t.updated, T0 + 1);
+    CHECK_INT(avail(type).available, 0);
+    CHECK_ERR(adm_store_ticket_type_update(st, MISSING(type), &spec, T0), ADM_ERR_NOT_FOUND);
+
+    spec.event_id = MISSING(event);
+    CHECK_ERR(adm_store_ticket_type_create(st, &spec, T0, &type), ADM_ERR_NOT_FOUND);
+    CHECK_INT(type, 0);
+}
+
+static void test_type_limit_per_event(void)
+{
+    int64_t event = mk_event(), id = 0;
+    adm_ticket_type_spec_t spec = {
+        .event_id = event, .name = "Zone", .currency = "MYR", .capacity = 1, .per_order_max = 1};
+
+    for (int i = 0; i < ADM_STORE_TYPES_MAX; i++)
+        CHECK_ERR(adm_store_ticket_type_create(st, &spec, T0, &id), ADM_OK);
+    CHECK_ERR(adm_store_ticket_type_create(st, &spec, T0, &id), ADM_ERR_LIMIT);
+}
+
+static void test_field_bounds(void)
+{
+    char big[ADM_STORE_DESCRIPTION_MAX + 2], title[ADM_STORE_TITLE_MAX + 1];
+    char name[ADM_STORE_NAME_MAX + 2], email[ADM_STORE_EMAIL_MAX + 2];
+    adm_venue_spec_t vs = {.name = "V", .city = "C", .capacity = 1};
+    adm_event_spec_t es = {.title = "T", .starts_at = T0, .ends_at = T0};
+    adm_ticket_type_spec_t ts = {.name = "N", .currency = "MYR", .capacity = 1, .per_order_max = 1};
+    adm_user_spec_t us = {.email = "a@b.c", .password_hash = "h", .role = ADM_ROLE_CUSTOMER};
+    adm_event_t e;
+    adm_ticket_type_t t;
+    int64_t id = 0, venue = mk_venue("Bounds");
+    size_t i;
+
+    /* names at the bound are stored whole, one byte more is TOO_BIG */
+    memset(name, 'n', sizeof name);
+    name[ADM_STORE_NAME_MAX] = '\0';
+    vs.name = name;
+    CHECK_ERR(adm_store_venue_create(st, &vs, T0, &id), ADM_OK);
+    name[ADM_STORE_NAME_MAX] = 'n';
+    name[ADM_STORE_NAME_MAX + 1] = '\0';
+    CHECK_ERR(adm_store_venue_create(st, &vs, T0, &id), ADM_ERR_TOO_BIG);
+    CHECK_INT(id, 0);
+    vs.name = "";
+    CHECK_ERR(adm_store_venue_create(st, &vs, T0, &id), ADM_ERR_INVALID_ARG);
+    vs.name = "V";
+    vs.capacity = -1;
+    CHECK_ERR(adm_store_venue_create(st, &vs, T0, &id), ADM_ERR_INVALID_ARG);
+    vs.capacity = ADM_STORE_CAPACITY_MAX + 1;
+    CHECK_ERR(adm_store_venue_create(st, &vs, T0, &id), ADM_ERR_INVALID_ARG);
+
+    /* a title of exactly ADM_STORE_TITLE_MAX bytes of two-byte characters
+     * (a backend counting characters, not bytes, would differ here) */
+    for (i = 0; i + 2 <= ADM_STORE_TITLE_MAX; i += 2) {
+        title[i] = (char)0xc3;
+        title[i + 1] = (char)0xa9; /* é */
+    }
+    title[i] = '\0';
+    CHECK_INT(strlen(title), ADM_STORE_TITLE_MAX);
+    memset(big, 'd', sizeof big);
+    big[0] = '\n';
+    big[1] = '\t';
+    big[ADM_STORE_DESCRIPTION_MAX] = '\0';
+    es.venue_id = venue;
+    es.title = title;
+    es.description = big;
+    CHECK_ERR(adm_store_event_create(st, &es, T0, &id), ADM_OK);
+    CHECK_ERR(adm_store_event_get(st, ADM_READ_HINT_PRIMARY, id, &e), ADM_OK);
+    CHECK_STR(e.title, title);
+    CHECK_STR(e.description, big);
+    big[ADM_STORE_DESCRIPTION_MAX] = 'd';
+    big[ADM_STORE_DESCRIPTION_MAX + 1] = '\0';
+    CHECK_ERR(adm_store_event_create(st, &es, T0, &id), ADM_ERR_TOO_BIG);
+    es.description = NULL;
+    es.title = "bad\x01title";
+    CHECK_ERR(adm_store_event_create(st, &es, T0, &id), ADM_ERR_INVALID_ARG);
+    es.title = "line\nbreak"; /* only descriptions and addresses are multi-line */
+    CHECK_ERR(adm_store_event_create(st, &es, T0, &id), ADM_ERR_INVALID_ARG);
+    es.title = "bad \xc3\x28 utf8";
+    CHECK_ERR(adm_store_event_create(st, &es, T0, &id), ADM_ERR_INVALID_ARG);
+    es.title = "overlong \xc0\xaf";
+    CHECK_ERR(adm_store_event_create(st, &es, T0, &id), ADM_ERR_INVALID_ARG);
+    es.title = "";
+    CHECK_ERR(adm_store_event_create(st, &es, T0, &id), ADM_ERR_INVALID_ARG);
+    es.title = "ok";
+    es.ends_at = T0 - 1;
+    CHECK_ERR(adm_store_event_create(st, &es, T0, &id), ADM_ERR_INVALID_ARG);
+    es.ends_at = T0;
+    es.starts_at = 0;
+    CHECK_ERR(adm_store_event_create(st, &es, T0, &id), ADM_ERR_INVALID_ARG);
+
+    es.starts_at = T0;
+    CHECK_ERR(adm_store_event_create(st, &es, T0, &id), ADM_OK);
+    ts.event_id = id;
+    ts.price = ADM_STORE_PRICE_MAX;
+    ts.capacity = ADM_STORE_CAPACITY_MAX;
+    ts.per_order_max = ADM_STORE_QUANTITY_MAX;
+    CHECK_ERR(adm_store_ticket_type_create(st, &ts, T0, &id), ADM_OK);
+    CHECK_ERR(adm_store_ticket_type_get(st, ADM_READ_HINT_PRIMARY, id, &t), ADM_OK);
+    CHECK_INT(t.price, ADM_STORE_PRICE_MAX);
+    CHECK_INT(t.capacity, ADM_STORE_CAPACITY_MAX);
+    ts.event_id = t.event_id;
+    ts.price = ADM_STORE_PRICE_MAX + 1;
+    CHECK_ERR(adm_store_ticket_type_create(st, &ts, T0, &id), ADM_ERR_INVALID_ARG);
+    ts.price = 1;
+    ts.currency = "myr";
+    CHECK_ERR(adm_store_ticket_type_create(st, &ts, T0, &id), ADM_ERR_INVALID_ARG);
+    ts.currency = "MYRR";
+    CHECK_ERR(adm_store_ticket_type_create(st, &ts, T0, &id), ADM_ERR_INVALID_ARG);
+    ts.currency = "MYR";
+    ts.per_order_max = 0;
+    CHECK_ERR(adm_store_ticket_type_create(st, &ts, T0, &id), ADM_ERR_INVALID_ARG);
+    ts.per_order_max = ADM_STORE_QUANTITY_MAX + 1;
+    CHECK_ERR(adm_store_ticket_type_create(st, &ts, T0, &id), ADM_ERR_INVALID_ARG);
+    ts.per_order_max = 1;
+    ts.sale_starts = T0;
+    ts.sale_ends = T0;
+    CHECK_ERR(adm_store_ticket_type_create(st, &ts, T0, &id), ADM_ERR_INVALID_ARG);
+
+    /* emails */
+    us.email = "no-at-sign";
+    CHECK_ERR(adm_store_user_create(st, &us, T0, &id), ADM_ERR_INVALID_ARG);
+    us.email = "two@@example.test";
+    CHECK_ERR(adm_store_user_create(st, &us, T0, &id), ADM_ERR_INVALID_ARG);
+    memset(email, 'e', sizeof email);
+    memcpy(email + ADM_STORE_EMAIL_MAX - 12, "@example.com", 12);
+    email[ADM_STORE_EMAIL_MAX] = '\0';
+    email[0] = run_id[0]; /* unique per run: the database may be shared */
+    memcpy(email + 1, run_id, 16);
+    us.email = email;
+    CHECK_ERR(adm_store_user_create(st, &us, T0, &id), ADM_OK);
+    email[ADM_STORE_EMAIL_MAX] = 'm';
+    email[ADM_STORE_EMAIL_MAX + 1] = '\0';
+    CHECK_ERR(adm_store_user_create(st, &us, T0, &id), ADM_ERR_TOO_BIG);
+}
+
+/* ---- search ---- */
+
+typedef struct search_fixture {
+    char city[ADM_STORE_CITY_MAX + 1];
+    int64_t ids[40];
+    size_t n_on_sale; /* ids[0..n_on_sale) on sale, the rest drafts */
+    size_t n;
+} search_fixture_t;
+
+static search_fixture_t sf;
+
+static void search_setup(void)
+{
+    static const char *const special[][2] = {
+        {"100% Rock", ""},   {"100 Rock", ""},   {"a_b night", ""},        {"axb night", ""},
+        {"Bang! night", ""}, {"Bang night", ""}, {"Plain", "has 50% off"}, {"Plain", "half off"},
+    };
+    char other[ADM_STORE_CITY_MAX + 1], title[64];
+    int64_t venue;
+
+    memset(&sf, 0, sizeof sf);
+    unique_city(sf.city, sizeof sf.city, "Melaka");
+    unique_city(other, sizeof other, "Johor");
+    venue = mk_venue(sf.city);
+    /* 21 on sale: 13 plain (start times with ties, given out of order) + 8 special */
+    for (int i = 0; i < 13; i++) {
+        snprintf(title, sizeof title, "Show %d", i);
+        sf.ids[sf.n++] = mk_event_full(venue, title, NULL, i % 2 ? "Music" : "Sport", NULL,
+                                       T0 + 3600 * ((13 - i) / 3), true);
+    }
+    for (size_t i = 0; i < sizeof special / sizeof special[0]; i++)
+        sf.ids[sf.n++] = mk_event_full(venue, special[i][0], NULL, "Comedy", special[i][1],
+                                       T0 + 100000 + (int64_t)i, true);
+    sf.n_on_sale = sf.n;
+    for (int i = 0; i < 3; i++)
+        sf.ids[sf.n++] = mk_event_full(venue, "Draft show", NULL, "Music", NULL, T0 + 50, false);
+    /* same titles elsewhere: never returned when filtering by city */
+    mk_event_full(mk_venue(other), "100% Rock", NULL, "Music", NULL, T0 + 3600, true);
+}
+
+/* Pages through q with page size limit; returns the ids in order, checks
+ * strict (starts_at, id) order and that only the last page ends the walk. */
+static size_t search_all(adm_event_query_t q, size_t limit, int64_t *ids, size_t cap)
+{
+    adm_event_cursor_t next;
+    size_t total = 0;
+    int64_t last_start = 0, last_id = 0;
+
+    q.limit = limit;
+    memset(&q.after, 0, sizeof q.after);
+    for (int page = 0; page < 100; page++) {
+        adm_event_t *ev = NULL;
+        size_t n = 0;
+
+        CHECK_ERR(adm_store_event_search(st, ADM_READ_HINT_ANY, &q, &ev, &n, &next), ADM_OK);
+        CHECK(n <= limit);
+        CHECK((n == 0) == (ev == NULL));
+        for (size_t i = 0; i < n; i++) {
+            CHECK(ev[i].starts_at > last_start ||
+                  (ev[i].starts_at == last_start && ev[i].id > last_id));
+            last_start = ev[i].starts_at;
+            last_id = ev[i].id;
+            if (total < cap)
+                ids[total] = ev[i].id;
+            total++;
+        }
+        if (next.id == 0) {
+            CHECK_INT(next.starts_at, 0);
+            free(ev);
+            break;
+        }
+        CHECK_INT(n, limit); /* only a full page has a next page */
+        CHECK_INT(next.id, ev[n - 1].id);
+        CHECK_INT(next.starts_at, ev[n - 1].starts_at);
+        q.after = next;
+        free(ev);
+    }
+    return total;
+}
+
+static bool has_id(const int64_t *ids, size_t n, int64_t id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] == id)
+            return true;
+    return false;
+}
+
+static void test_search_pagination(void)
+{
+    adm_event_query_t q = {.city = sf.city};
+    int64_t ids[64];
+    char upper[ADM_STORE_CITY_MAX + 1];
+    size_t n;
+
+    /* every page size gives the same events, each once */
+    for (size_t limit = 1; limit <= 22; limit += (limit < 8 ? 1 : 7)) {
+        n = search_all(q, limit, ids, 64);
+        CHECK_INT(n, sf.n_on_sale);
+        for (size_t i = 0; i < sf.n_on_sale; i++)
+            CHECK(has_id(ids, n, sf.ids[i]));
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = i + 1; j < n; j++)
+                CHECK(ids[i] != ids[j]);
+    }
+    /* 21 = 3 pages of 7 exactly: the third page has no next */
+    CHECK_INT(search_all(q, 7, ids, 64), 21);
+    /* city is ASCII case-insensitive */
+    for (size_t i = 0; i <= strlen(sf.city); i++)
+        upper[i] = (char)(sf.city[i] >= 'a' && sf.city[i] <= 'z' ? sf.city[i] - 32 : sf.city[i]);
+    q.city = upper;
+    CHECK_INT(search_all(q, 20, ids, 64), sf.n_on_sale);
+    q.all_statuses = true;
+    CHECK_INT(search_all(q, 20, ids, 64), sf.n);
+    for (size_t i = sf.n_on_sale; i < sf.n; i++)
+        CHECK(has_id(ids, sf.n, sf.ids[i]));
+}
+
+static void test_search_filters(void)
+{
+    adm_event_query_t q = {.city = sf.city};
+    adm_event_t *ev = NULL, one;
+    adm_event_cursor_t next;
+    int64_t ids[64];
+    size_t n;
+
+    q.category = "music"; /* stored as "Music" */
+    n = search_all(q, 5, ids, 64);
+    CHECK_INT(n, 6);
+    for (size_t i = 0; i < n; i++) {
+        CHECK_ERR(adm_store_event_get(st, ADM_READ_HINT_ANY, ids[i], &one), ADM_OK);
+        CHECK_STR(one.category, "Music");
+    }
+    q.category = "COMEDY";
+    CHECK_INT(search_all(q, 5, ids, 64), 8);
+    q.category = NULL;
+
+    /* date range: starts_from inclusive, starts_before exclusive */
+    q.starts_from = T0 + 3600;
+    q.starts_before = T0 + 3 * 3600;
+    n = search_all(q, 100, ids, 64);
+    CHECK_INT(n, 6); /* i = 5..10: (13 - i) / 3 is 1 or 2 */
+    q.starts_from = T0 + 100000;
+    q.starts_before = 0;
+    CHECK_INT(search_all(q, 100, ids, 64), 8);
+    q.starts_from = 0;
+
+    /* free text: LIKE wildcards are literal; ASCII case-insensitive */
+    q.text = "100%";
+    n = search_all(q, 100, ids, 64);
+    CHECK_INT(n, 1);
+    CHECK_INT(ids[0], sf.ids[13]);
+    q.text = "a_b";
+    n = search_all(q, 100, ids, 64);
+    CHECK_INT(n, 1);
+    CHECK_INT(ids[0], sf.ids[15]);
+    q.text = "bang!";
+    n = search_all(q, 100, ids, 64);
+    CHECK_INT(n, 1);
+    CHECK_INT(ids[0], sf.ids[17]);
+    q.text = "ROCK";
+    CHECK_INT(search_all(q, 100, ids, 64), 2);
+    q.text = "50%"; /* matches the description */
+    n = search_all(q, 100, ids, 64);
+    CHECK_INT(n, 1);
+    CHECK_INT(ids[0], sf.ids[19]);
+    q.text = "%";
+    CHECK_INT(search_all(q, 100, ids, 64), 2);
+    q.text = "_";
+    CHECK_INT(search_all(q, 100, ids, 64), 1);
+    q.text = "no such words anywhere";
+    CHECK_ERR(adm_store_event_search(st, ADM_READ_HINT_ANY, &q, &ev, &n, &next), ADM_OK);
+    CHECK(ev == NULL && n == 0 && next.id == 0);
+
+    /* bounds of the query */
+    q.text = NULL;
+    q.limit = ADM_STORE_PAGE_MAX + 1;
+    CHECK_ERR(adm_store_event_search(st, ADM_READ_HINT_ANY, &q, &ev, &n, &next),
+              ADM_ERR_INVALID_ARG);
+    q.limit = 0; /* default page */
+    CHECK_ERR(adm_store_event_search(st, ADM_READ_HINT_ANY, &q, &ev, &n, &next), ADM_OK);
+    CHECK_INT(n, ADM_STORE_PAGE_DEFAULT);
+    free(ev);
+    {
+        char longtext[ADM_STORE_SEARCH_TEXT_MAX + 2];
+        memset(longtext, '%', sizeof longtext);
+        longtext[ADM_STORE_SEARCH_TEXT_MAX] = '\0';
+        q.text = longtext; /* 100 escaped wildcards still fit the pattern */
+        CHECK_ERR(adm_store_event_search(st, ADM_READ_HINT_ANY, &q, &ev, &n, &next), ADM_OK);
+        CHECK_INT(n, 0);
+        longtext[ADM_STORE_SEARCH_TEXT_MAX] = '%';
+        longtext[ADM_STORE_SEARCH_TEXT_MAX + 1] = '\0';
+        CHECK_ERR(adm_store_event_search(st, ADM_READ_HINT_ANY, &q, &ev, &n, &next),
+                  ADM_ERR_TOO_BIG);
+    }
+}
+
+/* ---- booking ---- */
+
+static void test_purchase_flow(void)
+{
+    int64_t event = mk_event(), type = mk_type(event, 10), user = mk_user("buyer"),
+            other = mk_user("other");
+    adm_store_ticket_t *tickets = NULL, *unsigned_list = NULL, t;
+    char ref[64], code[16], token[64];
+    adm_availability_t a;
+    adm_order_t o, o2;
+    adm_hold_t h, h2;
+    const char *ids[1];
+    size_t n = 0, nu = 0;
+
+    a = avail(type);
+    CHECK_INT(a.type_id, type);
+    CHECK_INT(a.capacity, 10);
+    CHECK_INT(a.available, 10);
+
+    CHECK_ERR(adm_store_hold_create(st, user, type, 3, 600, T0, &h), ADM_OK);
+    CHECK_INT(strlen(h.id), ADM_STORE_HOLD_ID_LEN);
+    CHECK_INT(h.user_id, user);
+    CHECK_INT(h.type_id, type);
+    CHECK_INT(h.event_id, event);
+    CHECK_INT(h.quantity, 3);
+    CHECK_INT(h.state, ADM_HOLD_ACTIVE);
+    CHECK_INT(h.created, T0);
+    CHECK_INT(h.expires_at, T0 + 600);
+    CHECK_INT(h.order_id, 0);
+    a = avail(type);
+    CHECK_INT(a.held, 3);
+    CHECK_INT(a.available, 7);
+    CHECK_ERR(adm_store_hold_get(st, user, h.id, &h2), ADM_OK);
+    CHECK_STR(h2.id, h.id);
+    CHECK_INT(h2.quantity, 3);
+
+    /* someone else's hold does not exist for them */
+    CHECK_ERR(adm_store_hold_get(st, other, h.id, &h2), ADM_ERR_NOT_FOUND);
+    CHECK_ERR(adm_store_hold_release(st, other, h.id, T0), ADM_ERR_NOT_FOUND);
+    ids[0] = h.id;
+    CHECK_ERR(adm_store_checkout(st, other, ids, 1, 0, T0, &o), ADM_ERR_NOT_FOUND);
+    CHECK_ERR(adm_store_hold_get(st, user, "00000000000000000000000000000000", &h2),
+              ADM_ERR_NOT_FOUND);
+    CHECK_ERR(adm_store_hold_get(st, user, "not-a-hold-id", &h2), ADM_ERR_NOT_FOUND);
+
+    CHECK_ERR(adm_store_checkout(st, user, ids, 1, 0, T0 + 10, &o), ADM_OK);
+    CHECK(o.id > 0);
+    CHECK_INT(strlen(o.code), ADM_STORE_ORDER_CODE_LEN);
+    CHECK(o.code[4] == '-');
+    CHECK_INT(o.user_id, user);
+    CHECK_INT(o.state, ADM_ORDER_PENDING);
+    CHECK_INT(o.total, 3 * 2500);
+    CHECK_STR(o.currency, "MYR");
+    CHECK_INT(o.created, T0 + 10);
+    CHECK_INT(o.expires_at, T0 + 10 + ADM_STORE_PAY_TTL_DEFAULT);
+    CHECK_INT(o.paid_at, 0);
+    CHECK_STR(o.provider, "");
+    CHECK_INT(o.n_items, 1);
+    CHECK_INT(o.items[0].type_id, type);
+    CHECK_INT(o.items[0].event_id, event);
+    CHECK_INT(o.items[0].quantity, 3);
+    CHECK_INT(o.items[0].unit_price, 2500);
+    CHECK_ERR(adm_store_hold_get(st, user, h.id, &h2), ADM_OK);
+    CHECK_INT(h2.state, ADM_HOLD_CONVERTED);
+    CHECK_INT(h2.order_id, o.id);
+    CHECK_ERR(adm_store_checkout(st, user, ids, 1, 0, T0 + 10, &o2), ADM_ERR_STATE);
+    CHECK_ERR(adm_store_hold_release(st, user, h.id, T0 + 10), ADM_ERR_STATE);
+    a = avail(type); /* still held while pending */
+    CHECK_INT(a.held, 3);
+    CHECK_INT(a.sold, 0);
+
+    make_ref(ref, sizeof ref);
+    CHECK_ERR(adm_store_order_pay(st, o.id, "fpx", ref, T0 + 20, &o2), ADM_OK);
+    CHECK_INT(o2.state, ADM_ORDER_PAID);
+    CHECK_INT(o2.paid_at, T0 + 20);
+    CHECK_STR(o2.provider, "fpx");
+    CHECK_STR(o2.provider_ref, ref);
+    CHECK_STR(o2.code, o.code);
+    a = avail(type);
+    CHECK_INT(a.sold, 3);
+    CHECK_INT(a.held, 0);
+    CHECK_INT(a.available, 7);
+    /* a replayed callback is a no-op; anything else is not */
+    CHECK_ERR(adm_store_order_pay(st, o.id, "fpx", ref, T0 + 30, NULL), ADM_OK);
+    CHECK_ERR(adm_store_order_pay(st, o.id, "fpx", "other-ref", T0 + 30, NULL), ADM_ERR_STATE);
+    CHECK_ERR(adm_store_order_pay(st, o.id, "card", ref, T0 + 30, NULL), ADM_ERR_STATE);
+    CHECK_INT(avail(type).sold, 3);
+    CHECK_ERR(adm_store_order_pay(st, MISSING(o.id), "fpx", "x", T0, NULL), ADM_ERR_NOT_FOUND);
+    CHECK_ERR(adm_store_order_pay(st, o.id, "FPX", ref, T0, NULL), ADM_ERR_INVALID_ARG);
+
+    /* the provider reference belongs to that order */
+    CHECK_ERR(adm_store_hold_create(st, user, type, 1, 600, T0, &h2), ADM_OK);
+    ids[0] = h2.id;
+    CHECK_ERR(adm_store_checkout(st, user, ids, 1, 0, T0, &o2), ADM_OK);
+    CHECK_ERR(adm_store_order_pay(st, o2.id, "fpx", ref, T0, NULL), ADM_ERR_EXISTS);
+    CHECK_INT(avail(type).held, 1);
+    CHECK_ERR(adm_store_order_pay(st, o2.id, "card", ref, T0, NULL), ADM_OK);
+
+    /* tickets: one per seat, valid, unsigned */
+    CHECK_ERR(adm_store_order_tickets(st, ADM_READ_HINT_PRIMARY, user, o.id, &tickets, &n), ADM_OK);
+    CHECK_INT(n, 3);
+    for (size_t i = 0; i < n; i++) {
+        CHECK(tickets[i].id > 0);
+        CHECK(i == 0 || tickets[i].id > tickets[i - 1].id);
+        CHECK_INT(tickets[i].event_id, event);
+        CHECK_INT(tickets[i].type_id, type);
+        CHECK_INT(tickets[i].order_id, o.id);
+        CHECK_INT(tickets[i].user_id, user);
+        CHECK_INT(tickets[i].status, ADM_TICKET_VALID);
+        CHECK_INT(tickets[i].key_id, 0);
+        CHECK_STR(tickets[i].token, "");
+    }
+    CHECK_ERR(adm_store_order_tickets(st, ADM_READ_HINT_PRIMARY, other, o.id, &unsigned_list, &nu),
+              ADM_ERR_NOT_FOUND);
+    CHECK(unsigned_list == NULL);
+    CHECK_ERR(adm_store_ticket_list_unsigned(st, ADM_STORE_PAGE_MAX, &unsigned_list, &nu), ADM_OK);
+    if (nu < ADM_STORE_PAGE_MAX) /* else older unsigned tickets of others fill the page */
+        for (size_t i = 0; i < n; i++) {
+            bool found = false;
+            for (size_t j = 0; j < nu; j++)
+                found = found || unsigned_list[j].id == tickets[i].id;
+            CHECK(found);
+        }
+    free(unsigned_list);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(token, sizeof token, "AD1:TOKEN%zu-%s", i, run_id);
+        CHECK_ERR(adm_store_ticket_set_token(st, tickets[i].id, 7, token), ADM_OK);
+        CHECK_ERR(adm_store_ticket_set_token(st, tickets[i].id, 7, token), ADM_OK);
+        CHECK_ERR(adm_store_ticket_set_token(st, tickets[i].id, 7, "AD1:DIFFERENT"),
+                  ADM_ERR_EXISTS);
+        CHECK_ERR(adm_store_ticket_get(st, ADM_READ_HINT_PRIMARY, tickets[i].id, &t), ADM_OK);
+        CHECK_STR(t.token, token);
+        CHECK_INT(t.key_id, 7);
+    }
+    CHECK_ERR(adm_store_ticket_set_token(st, tickets[0].id ^ 0x5a5a5a, 7, "AD1:X"),
+              ADM_ERR_NOT_FOUND); /* 2^-63 odds that someone has that id */
+    CHECK_ERR(adm_store_ticket_get(st, ADM_READ_HINT_PRIMARY, tickets[0].id ^ 0x5a5a5a, &t),
+              ADM_ERR_NOT_FOUND);
+    CHECK_ERR(adm_store_ticket_set_token(st, tickets[0].id, 0, "AD1:X"), ADM_ERR_INVALID_ARG);
+    CHECK_ERR(adm_store_ticket_list_unsigned(st, ADM_STORE_PAGE_MAX, &unsigned_list, &nu), ADM_OK);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < nu; j++)
+            CHECK(unsigned_list[j].id != tickets[i].id);
+    free(unsigned_list);
+    free(tickets);
+
+    /* lookups by code: case-insensitive, dash optional; owner checked */
+    snprintf(code, sizeof code, "%.4s%.4s", o.code, o.code + 5);
+    for (char *p = code; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p + 32);
+    CHECK_ERR(adm_store_order_get_by_code(st, ADM_READ_HINT_PRIMARY, user, code, &o2), ADM_OK);
+    CHECK_INT(o2.id, o.id);
+    CHECK_INT(o2.n_items, 1);
+    CHECK_ERR(adm_store_order_get_by_code(st, ADM_READ_HINT_PRIMARY, 0, o.code, &o2), ADM_OK);
+    CHECK_ERR(adm_store_order_get_by_code(st, ADM_READ_HINT_PRIMARY, other, o.code, &o2),
+              ADM_ERR_NOT_FOUND);
+    CHECK_ERR(adm_store_order_get_by_code(st, ADM_READ_HINT_PRIMARY, user, "UUUU-UUUU", &o2),
+              ADM_ERR_NOT_FOUND);
+    CHECK_ERR(adm_store_order_get(st, ADM_READ_HINT_PRIMARY, other, o.id, &o2), ADM_ERR_NOT_FOUND);
+    CHECK_INT(o2.id, 0);
+    CHECK_ERR(adm_store_order_get(st, ADM_READ_HINT_AFTER(""), user, o.id, &o2), ADM_OK);
+    CHECK_INT(o2.state, ADM_ORDER_PAID);
+}
+
+static void test_multi_item_checkout(void)
+{
+    int64_t event = mk_event(), a = mk_type(event, 10),
+            b = mk_type_full(event, "Balcony", 10, 1000, "MYR", 10, 0, 0, 0),
+            sgd = mk_type_full(event, "Abroad", 10, 1000, "SGD", 10, 0, 0, 0),
+            user = mk_user("multi");
+    adm_hold_t h1, h2, h3;
+    adm_order_t o;
+    adm_type_sales_t *rows = NULL;
+    size_t n = 0;
+    const char *ids[3];
+    char ref[64];
+
+    CHECK_ERR(adm_store_hold_create(st, user, a, 2, 600, T0, &h1), ADM_OK);
+    CHECK_ERR(adm_store_hold_create(st, user, b, 3, 600, T0, &h2), ADM_OK);
+    CHECK_ERR(adm_store_hold_create(st, user, sgd, 1, 600, T0, &h3), ADM_OK);
+    ids[0] = h1.id;
+    ids[1] = h2.id;
+    ids[2] = h3.id;
+    /* mixed currencies: nothing changes */
+    CHECK_ERR(adm_store_checkout(st, user, ids, 3, 0, T0, &o), ADM_ERR_INVALID_ARG);
+    CHECK_ERR(adm_store_hold_get(st, user, h1.id, &h1), ADM_OK);
+    CHECK_INT(h1.state, ADM_HOLD_ACTIVE);
+    /* duplicates are refused before any backend runs */
+    ids[1] = h1.id;
+    CHECK_ERR(adm_store_checkout(st, user, ids, 2, 0, T0, &o), ADM_ERR_INVALID_ARG);
+    ids[1] = h2.id;
+    CHECK_ERR(adm_store_checkout(st, user, ids, 2, 60, T0, &o), ADM_OK);
+    CHECK_INT(o.n_items, 2);
+    CHECK_INT(o.total, 2 * 2500 + 3 * 1000);
+    CHECK_INT(o.expires_at, T0 + 60);
+    CHECK_INT(o.items[0].type_id, a);
+    CHECK_INT(o.items[1].type_id, b);
+    make_ref(ref, sizeof ref);
+    CHECK_ERR(adm_store_order_pay(st, o.id, "card", ref, T0 + 59, &o), ADM_OK);
+    CHECK_INT(avail(a).sold, 2);
+    CHECK_INT(avail(b).sold, 3);
+    CHECK_ERR(adm_store_sales_by_type(st, ADM_READ_HINT_PRIMARY, event, &rows, &n), ADM_OK);
+    CHECK_INT(n, 3);
+    if (n == 3) {
+        CHECK_INT(rows[0].type_id, a);
+        CHECK_INT(rows[0].sold, 2);
+        CHECK_INT(rows[0].revenue, 5000);
+        CHECK_STR(rows[0].name, "General");
+        CHECK_INT(rows[1].revenue, 3000);
+        CHECK_INT(rows[2].held, 1);
+        CHECK_INT(rows[2].revenue, 0);
+        CHECK_STR(rows[2].currency, "SGD");
+        CHECK_INT(rows[2].capacity, 10);
+    }
+    free(rows);
+    CHECK_ERR(adm_store_sales_by_type(st, ADM_READ_HINT_PRIMARY, MISSING(event), &rows, &n),
+              ADM_ERR_NOT_FOUND);
+}
+
+static void test_order_list(void)
+{
+    int64_t event = mk_event(), type = mk_type(event, 50), user = mk_user("lister");
+    adm_order_t o, *list = NULL;
+    int64_t ids[5];
+    size_t n = 0;
+
+    for (int i = 0; i < 5; i++) {
+        CHECK_ERR(buy(user, type, 1 + i % 2, T0 + i, &o), ADM_OK);
+        ids[i] = o.id;
+    }
+    CHECK_ERR(adm_store_order_list(st, ADM_READ_HINT_PRIMARY, user, 0, 2, &list, &n), ADM_OK);
+    CHECK_INT(n, 2);
+    if (n == 2) {
+        CHECK_INT(list[0].id, ids[4]);
+        CHECK_INT(list[1].id, ids[3]);
+        CHECK_INT(list[0].n_items, 1);
+        CHECK_INT(list[0].items[0].quantity, 1);
+        CHECK_INT(list[1].items[0].quantity, 2);
+    }
+    free(list);
+    CHECK_ERR(adm_store_order_list(st, ADM_READ_HINT_PRIMARY, user, ids[3], 2, &list, &n), ADM_OK);
+    CHECK_INT(n, 2);
+    if (n == 2) {
+        CHECK_INT(list[0].id, ids[2]);
+        CHECK_INT(list[1].id, ids[1]);
+    }
+    free(list);
+    CHECK_ERR(adm_store_order_list(st, ADM_READ_HINT_PRIMARY, user, ids[1], 2, &list, &n), ADM_OK);
+    CHECK_INT(n, 1);
+    free(list);
+    CHECK_ERR(adm_store_order_list(st, ADM_READ_HINT_PRIMARY, user, ids[0], 2, &list, &n), ADM_OK);
+    CHECK(n == 0 && list == NULL);
+    CHECK_ERR(adm_store_order_list(st, ADM_READ_HINT_PRIMARY, mk_user("nobody"), 0, 0, &list, &n),
+              ADM_OK);
+    CHECK(n == 0 && list == NULL);
+}
+
+static void test_limits(void)
+{
+    int64_t event = mk_event(), type = mk_type_full(event, "Limited", 100, 100, "MYR", 4, 6, 0, 0),
+            user = mk_user("limits"), other = mk_user("limits");
+    adm_hold_t h1, h2, h3;
+    adm_order_t o;
+
+    CHECK_ERR(adm_store_hold_create(st, user, type, 5, 600, T0, &h1), ADM_ERR_LIMIT);
+    CHECK_ERR(adm_store_hold_create(st, user, type, ADM_STORE_QUANTITY_MAX + 1, 600, T0, &h1),
+              ADM_ERR_LIMIT);
+    CHECK_ERR(adm_store_hold_create(st, user, type, 0, 600, T0, &h1), ADM_ERR_INVALID_ARG);
+    CHECK_ERR(adm_store_hold_create(st, user, type, 4, 600, T0, &h1), ADM_OK);
+    CHECK_ERR(adm_store_hold_create(st, user, type, 3, 600, T0, &h2), ADM_ERR_LIMIT);
+    CHECK_INT(avail(type).held, 4);
+    CHECK_ERR(adm_store_hold_create(st, user, type, 2, 600, T0, &h2), ADM_OK);
+    CHECK_ERR(adm_store_hold_create(st, user, type, 1, 600, T0, &h3), ADM_ERR_LIMIT);
+    CHECK_ERR(adm_store_hold_create(st, other, type, 4, 600, T0, &h3), ADM_OK); /* per customer */
+    /* released seats no longer count */
+    CHECK_ERR(adm_store_hold_release(st, user, h2.id, T0 + 1), ADM_OK);
+    CHECK_ERR(adm_store_hold_get(st, user, h2.id, &h2), ADM_OK);
+    CHECK_INT(h2.state, ADM_HOLD_RELEASED);
+    CHECK_ERR(adm_store_hold_release(st, user, h2.id, T0 + 1), ADM_ERR_STATE);
+    CHECK_ERR(adm_store_hold_create(st, user, type, 1, 600, T0, &h2), ADM_OK);
+    CHECK_ERR(adm_store_hold_release(st, user, h2.id, T0 + 1), ADM_OK);
+    /* bought seats count as well */
+    CHECK_ERR(adm_store_hold_release(st, user, h1.id, T0 + 1), ADM_OK);
+    CHECK_ERR(buy(user, type, 4, T0 + 2, &o), ADM_OK);
+    CHECK_ERR(adm_store_hold_create(st, user, type, 3, 600, T0 + 3, &h1), ADM_ERR_LIMIT);
+    CHECK_ERR(buy(user, type, 2, T0 + 3, &o), ADM_OK);
+    CHECK_ERR(adm_store_hold_create(st, user, type, 1, 600, T0 + 3, &h1), ADM_ERR_LIMIT);
+    /* ... until refunded */
+    CHECK_ERR(adm_store_order_refund(st, o.id, T0 + 4, NULL), ADM_OK);
+    CHECK_ERR(adm_store_hold_create(st, user, type, 2, 600, T0 + 4, &h1), ADM_OK);
+    CHECK_ERR(adm_store_hold_create(st, MISSING(user), type, 1, 600, T0, &h1), ADM_ERR_NOT_FOUND);
+    CHECK_ERR(adm_store_hold_create(st, user, MISSING(type), 1, 600, T0, &h1), ADM_ERR_NOT_FOUND);
+    CHECK_ERR(adm_store_hold_create(st, user, type, 1, ADM_STORE_HOLD_TTL_MAX + 1, T0, &h1),
+              ADM_ERR_INVALID_ARG);
+}
+
+static void test_sale_window(void)
+{
+    int64_t event = mk_event(),
+            type = mk_type_full(event, "Early", 10, 100, "MYR", 10, 0, T0 + 100, T0 + 200),
+            open_end = mk_type_full(event, "Late", 10, 100, "MYR", 10, 0, T0 + 100, 0),
+            user = mk_user("window");
+    adm_hold_t h;
+
+    CHECK_ERR(adm_store_hold_create(st, user, type, 1, 60, T0 + 99, &h), ADM_ERR_SALE_CLOSED);
+    CHECK_ERR(adm_store_hold_create(st, user, type, 1, 60, T0 + 100, &h), ADM_OK);
+    CHECK_ERR(adm_store_hold_create(st, user, type, 1, 60, T0 + 199, &h), ADM_OK);
+    CHECK_ERR(adm_store_hold_create(st, user, type, 1, 60, T0 + 200, &h), ADM_ERR_SALE_CLOSED);
+    CHECK_ERR(adm_store_hold_create(st, user, open_end, 1, 60, T0 + 99, &h), ADM_ERR_SALE_CLOSED);
+    CHECK_ERR(adm_store_hold_create(st, user, open_end, 1, 60, T0 + 9999999, &h), ADM_OK);
+}
+
+static void test_not_on_sale(void)
+{
+    char city[ADM_STORE_CITY_MAX + 1];
+    int64_t event, type, user = mk_user("paused");
+    adm_hold_t h;
+    adm_order_t o;
+    const char *ids[1];
+    char ref[64];
+
+    unique_city(city, sizeof city, "Kuching");
+    event = mk_event_full(mk_venue(city), "Soon", NULL, "", NULL, T0 + 999, false);
+    type = mk_type(event, 10);
+    CHECK_ERR(adm_store_hold_create(st, user, type, 1, 60, T0, &h), ADM_ERR_STATE);
+    CHECK_ERR(adm_store_event_set_status(st, event, ADM_EVENT_ON_SALE, T0), ADM_OK);
+    CHECK_ERR(adm_store_hold_create(st, user, type, 1, 60, T0, &h), ADM_OK);
+    /* paused between hold and checkout */
+    CHECK_ERR(adm_store_event_set_status(st, event, ADM_EVENT_DRAFT, T0), ADM_OK);
+    ids[0] = h.id;
+    CHECK_ERR(adm_store_checkout(st, user, ids, 1, 0, T0, &o), ADM_ERR_STATE);
+    CHECK_ERR(adm_store_event_set_status(st, event, ADM_EVENT_ON_SALE, T0), ADM_OK);
+    CHECK_ERR(adm_store_checkout(st, user, ids, 1, 0, T0, &o), ADM_OK);
+    /* paused between checkout and payment */
+    CHECK_ERR(adm_store_event_set_status(st, event, ADM_EVENT_DRAFT, T0), ADM_OK);
+    make_ref(ref, sizeof ref);
+    CHECK_ERR(adm_store_order_pay(st, o.id, "card", ref, T0, NULL), ADM_ERR_STATE);
+    CHECK_ERR(adm_store_event_set_status(st, event, ADM_EVENT_ON_SALE, T0), ADM_OK);
+    CHECK_ERR(adm_store_order_pay(st, o.id, "card", ref, T0, NULL), ADM_OK);
+    CHECK_ERR(adm_store_event_set_status(st, event, ADM_EVENT_ENDED, T0), ADM_OK);
+    CHECK_ERR(adm_store_hold_create(st, user, type, 1, 60, T0, &h), ADM_ERR_STATE);
+}
+
+static void test_sold_out(void)
+{
+    int64_t event = mk_event(), type = mk_type(event, 5), user = mk_user("soldout");
+    adm_ticket_type_spec_t spec = {
+        .name = "General", .price = 2500, .currency = "MYR", .capacity = 6, .per_order_max = 10};
+    adm_hold_t h;
+    adm_order_t o;
+
+    CHECK_ERR(adm_store_hold_create(st, user, type, 3, 600, T0, &h), ADM_OK);
+    CHECK_ERR(adm_store_hold_create(st, user, type, 3, 600, T0, &h), ADM_ERR_SOLD_OUT);
+    CHECK_ERR(buy(user, type, 2, T0, &o), ADM_OK);
+    CHECK_ERR(adm_store_hold_create(st, user, type, 1, 600, T0, &h), ADM_ERR_SOLD_OUT);
+    CHECK_INT(avail(type).available, 0);
+    CHECK_INT(avail(type).sold, 2);
+    CHECK_INT(avail(type).held, 3);
+    CHECK_ERR(adm_store_ticket_type_update(st, type, &spec, T0), ADM_OK);
+    CHECK_ERR(adm_store_hold_create(st, user, type, 1, 600, T0, &h), ADM_OK);
+    CHECK_ERR(adm_store_hold_create(st, user, type, 1, 600, T0, &h), ADM_ERR_SOLD_OUT);
+    /* capacity 0: nothing to sell */
+    type = mk_type(event, 0);
+    CHECK_ERR(adm_store_hold_create(st, user, type, 1, 600, T0, &h), ADM_ERR_SOLD_OUT);
+}
+
+/* ---- expiry ---- */
+
+static void test_hold_expiry_lazy(void)
+{
+    int64_t event = mk_event(), type = mk_type(event, 4), user = mk_user("lazy"),
+            other = mk_user("lazy");
+    const int64_t t = T0 + 1000;
+    adm_hold_t h1, h2;
+    adm_order_t o;
+    const char *ids[1];
+
+    CHECK_ERR(adm_store_hold_create(st, user, type, 4, 60, t, &h1), ADM_OK);
+    CHECK_ERR(adm_store_hold_create(st, other, type, 1, 60, t + 59, &h2), ADM_ERR_SOLD_OUT);
+    /* at expires_at the hold is over; the next hold on the type releases it */
+    CHECK_INT(avail(type).held, 4); /* counted until released: never over-reports */
+    CHECK_ERR(adm_store_hold_create(st, other, type, 1, 60, t + 60, &h2), ADM_OK);
+    CHECK_INT(avail(type).held, 1);
+    CHECK_ERR(adm_store_hold_get(st, user, h1.id, &h1), ADM_OK);
+    CHECK_INT(h1.state, ADM_HOLD_EXPIRED);
+    ids[0] = h1.id;
+    CHECK_ERR(adm_store_checkout(st, user, ids, 1, 0, t + 60, &o), ADM_ERR_EXPIRED);
+    CHECK_ERR(adm_store_hold_release(st, user, h1.id, t + 60), ADM_ERR_EXPIRED);
+    /* active but past expiry: checkout refuses and changes nothing */
+    ids[0] = h2.id;
+    CHECK_ERR(adm_store_checkout(st, other, ids, 1, 0, t + 120, &o), ADM_ERR_EXPIRED);
+    CHECK_ERR(adm_store_hold_get(st, other, h2.id, &h2), ADM_OK);
+    CHECK_INT(h2.state, ADM_HOLD_ACTIVE);
+    CHECK_INT(avail(type).held, 1);
+    /* releasing it says EXPIRED and still gives the seat back */
+    CHECK_ERR(adm_store_hold_release(st, other, h2.id, t + 120), ADM_ERR_EXPIRED);
+    CHECK_INT(avail(type).held, 0);
+    CHECK_ERR(adm_store_hold_get(st, other, h2.id, &h2), ADM_OK);
+    CHECK_INT(h2.state, ADM_HOLD_EXPIRED);
+    CHECK_ERR(adm_store_hold_release(st, other, h2.id, t + 120), ADM_ERR_EXPIRED);
+    CHECK_INT(avail(type).held, 0);
+}
+
+static void test_reaper(void)
+{
+    int64_t event = mk_event(), type = mk_type(event, 10), user = mk_user("reap");
+    const int64_t t = TP + 2000; /* reaping in 2001 touches no live row of anyone */
+    adm_reap_stats_t stats;
+    adm_hold_t h1, h2, h3;
+    adm_order_t o, o2;
+    const char *ids[1];
+    size_t released = 0;
+    char ref[64];
+
+    CHECK_ERR(adm_store_hold_create(st, user, type, 2, 10, t, &h1), ADM_OK);
+    CHECK_ERR(adm_store_hold_create(st, user, type, 3, 20, t, &h2), ADM_OK);
+    CHECK_ERR(adm_store_hold_create(st, user, type, 1, 30, t, &h3), ADM_OK);
+    ids[0] = h3.id;
+    CHECK_ERR(adm_store_checkout(st, user, ids, 1, 15, t, &o), ADM_OK); /* pay by t + 15 */
+    CHECK_INT(avail(type).held, 6);
+    CHECK_ERR(adm_store_reap_holds(st, t + 9, &released), ADM_OK);
+    CHECK_INT(avail(type).held, 6);
+    CHECK_ERR(adm_store_reap_holds(st, t + 10, &released), ADM_OK);
+    CHECK(released >= 1);
+    CHECK_INT(avail(type).held, 4);
+    CHECK_ERR(adm_store_hold_get(st, user, h1.id, &h1), ADM_OK);
+    CHECK_INT(h1.state, ADM_HOLD_EXPIRED);
+    /* the pending order expires at its payment deadline */
+    make_ref(ref, sizeof ref);
+    CHECK_ERR(adm_store_order_pay(st, o.id, "card", ref, t + 15, NULL), ADM_ERR_EXPIRED);
+    CHECK_ERR(adm_store_reap(st, t + 20, &stats), ADM_OK);
+    CHECK(stats.holds >= 1);
+    CHECK(stats.orders >= 1);
+    CHECK_INT(avail(type).held, 0);
+    CHECK_ERR(adm_store_order_get(st, ADM_READ_HINT_PRIMARY, user, o.id, &o2), ADM_OK);
+    CHECK_INT(o2.state, ADM_ORDER_EXPIRED);
+    CHECK_ERR(adm_store_order_pay(st, o.id, "card", ref, t + 16, NULL), ADM_ERR_STATE);
+    CHECK_ERR(adm_store_order_cancel(st, user, o.id, t + 16), ADM_ERR_STATE);
+    CHECK_ERR(adm_store_hold_get(st, user, h2.id, &h2), ADM_OK);
+    CHECK_INT(h2.state, ADM_HOLD_EXPIRED);
+    /* reaping again changes nothing */
+    CHECK_ERR(adm_store_reap_holds(st, t + 20, NULL), ADM_OK);
+    CHECK_INT(avail(type).held, 0);
+    CHECK_INT(avail(type).sold, 0);
+    CHECK_ERR(adm_store_reap(st, t + 20, NULL), ADM_OK);
+}
+
+/* ---- cancel, refund, revocation ---- */
+
+static void test_cancel(void)
+{
+    int64_t event = mk_event(), type = mk_type(event, 10), user = mk_user("cancel"),
+            other = mk_user("cancel");
+    adm_hold_t h;
+    adm_order_t o, paid;
+    const char *ids[1];
+    char ref[64];
+
+    CHECK_ERR(adm_store_hold_create(st, user, type, 3, 600, T0, &h), ADM_OK);
+    ids[0] = h.id;
+    CHECK_ERR(adm_store_checkout(st, user, ids, 1, 0, T0, &o), ADM_OK);
+    CHECK_ERR(adm_store_order_refund(st, o.id, T0, NULL), ADM_ERR_STATE);
+    CHECK_ERR(adm_store_order_cancel(st, other, o.id, T0), ADM_ERR_NOT_FOUND);
+    CHECK_ERR(adm_store_order_cancel(st, user, o.id, T0 + 1), ADM_OK);
+    CHECK_INT(avail(type).held, 0);
+    CHECK_ERR(adm_store_order_get(st, ADM_READ_HINT_PRIMARY, 0, o.id, &o), ADM_OK);
+    CHECK_INT(o.state, ADM_ORDER_CANCELLED);
+    CHECK_INT(o.updated, T0 + 1);
+    CHECK_ERR(adm_store_order_cancel(st, user, o.id, T0 + 1), ADM_ERR_STATE);
+    make_ref(ref, sizeof ref);
+    CHECK_ERR(adm_store_order_pay(st, o.id, "card", ref, T0 + 1, NULL), ADM_ERR_STATE);
+    CHECK_ERR(adm_store_order_refund(st, o.id, T0 + 1, NULL), ADM_ERR_STATE);
+    CHECK_INT(avail(type).held, 0);
+
+    /* an expired, unreaped order can still be cancelled (organiser: user 0) */
+    CHECK_ERR(adm_store_hold_create(st, user, type, 2, 600, T0, &h), ADM_OK);
+    ids[0] = h.id;
+    CHECK_ERR(adm_store_checkout(st, user, ids, 1, 10, T0, &o), ADM_OK);
+    CHECK_ERR(adm_store_order_cancel(st, 0, o.id, T0 + 11), ADM_OK);
+    CHECK_INT(avail(type).held, 0);
+    /* paid orders are refunded, not cancelled */
+    CHECK_ERR(buy(user, type, 1, T0, &paid), ADM_OK);
+    CHECK_ERR(adm_store_order_cancel(st, user, paid.id, T0), ADM_ERR_STATE);
+    CHECK_ERR(adm_store_order_cancel(st, user, MISSING(paid.id), T0), ADM_ERR_NOT_FOUND);
+}
+
+static void test_refund_and_revocations(void)
+{
+    int64_t event = mk_event(), type = mk_type(event, 10), user = mk_user("refund");
+    adm_store_ticket_t *tickets = NULL, t;
+    adm_revocation_t *revs = NULL;
+    adm_order_t o1, o2;
+    adm_event_t e;
+    size_t n = 0, nr = 0, revoked = 0;
+    int64_t seq = 0;
+
+    CHECK_ERR(buy(user, type, 3, T0, &o1), ADM_OK);
+    CHECK_ERR(buy(user, type, 2, T0, &o2), ADM_OK);
+    CHECK_INT(avail(type).sold, 5);
+    CHECK_ERR(adm_store_revocations_since(st, ADM_READ_HINT_ANY, event, 0, 0, &revs, &nr), ADM_OK);
+    CHECK(nr == 0 && revs == NULL);
+
+    /* single revoke: seat stays sold */
+    CHECK_ERR(adm_store_order_tickets(st, ADM_READ_HINT_PRIMARY, 0, o2.id, &tickets, &n), ADM_OK);
+    CHECK_INT(n, 2);
+    if (n != 2)
+        return;
+    CHECK_ERR(adm_store_ticket_revoke(st, tickets[0].id, T0 + 5, &seq), ADM_OK);
+    CHECK_INT(seq, 1);
+    CHECK_ERR(adm_store_ticket_revoke(st, tickets[0].id, T0 + 5, &seq), ADM_ERR_STATE);
+    CHECK_INT(seq, 0);
+    CHECK_ERR(adm_store_ticket_revoke(st, tickets[0].id ^ 0x5a5a5a, T0, NULL), ADM_ERR_NOT_FOUND);
+    CHECK_ERR(adm_store_ticket_get(st, ADM_READ_HINT_PRIMARY, tickets[0].id, &t), ADM_OK);
+    CHECK_INT(t.status, ADM_TICKET_REVOKED);
+    CHECK_INT(t.revoked_at, T0 + 5);
+    CHECK_INT(avail(type).sold, 5);
+
+    /* refund: every still-valid ticket is revoked, seats leave sold */
+    CHECK_ERR(adm_store_order_refund(st, o1.id, T0 + 6, &revoked), ADM_OK);
+    CHECK_INT(revoked, 3);
+    CHECK_INT(avail(type).sold, 2);
+    CHECK_ERR(adm_store_order_refund(st, o1.id, T0 + 6, &revoked), ADM_ERR_STATE);
+    CHECK_INT(revoked, 0);
+    CHECK_ERR(adm_store_order_refund(st, o2.id, T0 + 7, &revoked), ADM_OK);
+    CHECK_INT(revoked, 1); /* one was revoked already */
+    CHECK_INT(avail(type).sold, 0);
+    CHECK_ERR(adm_store_order_get(st, ADM_READ_HINT_PRIMARY, user, o2.id, &o2), ADM_OK);
+    CHECK_INT(o2.state, ADM_ORDER_REFUNDED);
+    CHECK_INT(o2.paid_at, T0);
+    CHECK_ERR(adm_store_order_refund(st, MISSING(o2.id), T0, NULL), ADM_ERR_NOT_FOUND);
+    free(tickets);
+    CHECK_ERR(adm_store_order_tickets(st, ADM_READ_HINT_PRIMARY, user, o1.id, &tickets, &n),
+              ADM_OK);
+    for (size_t i = 0; i < n; i++) {
+        CHECK_INT(tickets[i].status, ADM_TICKET_REVOKED);
+        CHECK_INT(tickets[i].revoked_at, T0 + 6);
+    }
+    free(tickets);
+
+    /* the list grows by seq; the cursor and the limit page through it */
+    CHECK_ERR(adm_store_event_get(st, ADM_READ_HINT_PRIMARY, event, &e), ADM_OK);
+    CHECK_INT(e.revocation_seq, 5);
+    CHECK_ERR(adm_store_revocations_since(st, ADM_READ_HINT_ANY, event, 0, 0, &revs, &nr), ADM_OK);
+    CHECK_INT(nr, 5);
+    for (size_t i = 0; i < nr; i++)
+        CHECK_INT(revs[i].seq, (int64_t)i + 1);
+    if (nr == 5) {
+        CHECK_INT(revs[0].revoked_at, T0 + 5);
+        CHECK_INT(revs[4].revoked_at, T0 + 7);
+        for (size_t i = 0; i < nr; i++)
+            for (size_t j = i + 1; j < nr; j++)
+                CHECK(revs[i].ticket_id != revs[j].ticket_id);
+    }
+    free(revs);
+    CHECK_ERR(adm_store_revocations_since(st, ADM_READ_HINT_ANY, event, 3, 0, &revs, &nr), ADM_OK);
+    CHECK_INT(nr, 2);
+    if (nr == 2)
+        CHECK_INT(revs[0].seq, 4);
+    free(revs);
+    CHECK_ERR(adm_store_revocations_since(st, ADM_READ_HINT_ANY, event, 1, 2, &revs, &nr), ADM_OK);
+    CHECK_INT(nr, 2);
+    if (nr == 2)
+        CHECK_INT(revs[1].seq, 3);
+    free(revs);
+    CHECK_ERR(adm_store_revocations_since(st, ADM_READ_HINT_ANY, event, 5, 0, &revs, &nr), ADM_OK);
+    CHECK(nr == 0 && revs == NULL);
+    CHECK_ERR(adm_store_revocations_since(st, ADM_READ_HINT_ANY, MISSING(event), 0, 0, &revs, &nr),
+              ADM_ERR_NOT_FOUND);
+    CHECK_ERR(adm_store_revocations_since(st, ADM_READ_HINT_ANY, event, 0,
+                                          ADM_STORE_REVOCATIONS_PAGE_MAX + 1, &revs, &nr),
+              ADM_ERR_INVALID_ARG);
+    /* sequences are per event */
+    {
+        int64_t ev2 = mk_event(), ty2 = mk_type(ev2, 5);
+        adm_store_ticket_t *t2 = NULL;
+        size_t n2 = 0;
+        CHECK_ERR(buy(user, ty2, 1, T0, &o1), ADM_OK);
+        CHECK_ERR(adm_store_order_tickets(st, ADM_READ_HINT_PRIMARY, user, o1.id, &t2, &n2),
+                  ADM_OK);
+        if (n2 == 1) {
+            CHECK_ERR(adm_store_ticket_revoke(st, t2[0].id, T0, &seq), ADM_OK);
+            CHECK_INT(seq, 1);
+        }
+        free(t2);
+    }
+}
+
+/* ---- accounts ---- */
+
+static void test_users(void)
+{
+    char email[128], lower[128];
+    adm_user_spec_t u = {.email = email,
+                         .password_hash = "hash-1",
+                         .display_name = "Siti",
+                         .role = ADM_ROLE_ORGANISER};
+    adm_user_t got;
+    int64_t id = 0, id2 = 0;
+
+    snprintf(email, sizeof email, "Siti.%s@Example.TEST", run_id);
+    for (size_t i = 0; i <= strlen(email); i++)
+        lower[i] = (char)(email[i] >= 'A' && email[i] <= 'Z' ? email[i] + 32 : email[i]);
+    CHECK_ERR(adm_store_user_create(st, &u, T0, &id), ADM_OK);
+    CHECK(id > 0);
+    u.email = lower;
+    CHECK_ERR(adm_store_user_create(st, &u, T0, &id2), ADM_ERR_EXISTS);
+    CHECK_INT(id2, 0);
+    CHECK_ERR(adm_store_user_get(st, ADM_READ_HINT_PRIMARY, id, &got), ADM_OK);
+    CHECK_STR(got.email, lower);
+    CHECK_STR(got.display_name, "Siti");
+    CHECK_STR(got.password_hash, "hash-1");
+    CHECK_INT(got.role, ADM_ROLE_ORGANISER);
+    CHECK_INT(got.created, T0);
+    CHECK_ERR(adm_store_user_find_email(st, email, &got), ADM_OK);
+    CHECK_INT(got.id, id);
+    CHECK_ERR(adm_store_user_set_password(st, id, "hash-2"), ADM_OK);
+    CHECK_ERR(adm_store_user_find_email(st, lower, &got), ADM_OK);
+    CHECK_STR(got.password_hash, "hash-2");
+    CHECK_ERR(adm_store_user_set_password(st, MISSING(id), "hash-3"), ADM_ERR_NOT_FOUND);
+    CHECK_ERR(adm_store_user_get(st, ADM_READ_HINT_ANY, MISSING(id), &got), ADM_ERR_NOT_FOUND);
+    CHECK_INT(got.id, 0);
+    snprintf(email, sizeof email, "nobody.%s@example.test", run_id);
+    CHECK_ERR(adm_store_user_find_email(st, email, &got), ADM_ERR_NOT_FOUND);
+}
+
+static void test_sessions(void)
+{
+    int64_t user = mk_user("session");
+    uint8_t h1[ADM_STORE_SESSION_HASH_BYTES], h2[ADM_STORE_SESSION_HASH_BYTES];
+    adm_reap_stats_t stats;
+    adm_session_t s;
+
+    randombytes_buf(h1, sizeof h1);
+    randombytes_buf(h2, sizeof h2);
+    CHECK_ERR(adm_store_session_create(st, h1, user, T0, T0 + 100), ADM_OK);
+    CHECK_ERR(adm_store_session_create(st, h1, user, T0, T0 + 100), ADM_ERR_EXISTS);
+    CHECK_ERR(adm_store_session_create(st, h2, MISSING(user), T0, T0 + 100), ADM_ERR_NOT_FOUND);
+    CHECK_ERR(adm_store_session_create(st, h2, user, T0, T0), ADM_ERR_INVALID_ARG);
+    CHECK_ERR(adm_store_session_lookup(st, h1, T0 + 99, &s), ADM_OK);
+    CHECK_INT(s.user_id, user);
+    CHECK_INT(s.role, ADM_ROLE_CUSTOMER);
+    CHECK_INT(s.created, T0);
+    CHECK_INT(s.expires_at, T0 + 100);
+    CHECK_ERR(adm_store_session_lookup(st, h1, T0 + 100, &s), ADM_ERR_EXPIRED);
+    CHECK_INT(s.user_id, 0);
+    CHECK_ERR(adm_store_session_lookup(st, h2, T0, &s), ADM_ERR_NOT_FOUND);
+    CHECK_ERR(adm_store_session_create(st, h2, user, T0, T0 + 1000), ADM_OK);
+    CHECK_ERR(adm_store_session_delete(st, h2), ADM_OK);
+    CHECK_ERR(adm_store_session_delete(st, h2), ADM_ERR_NOT_FOUND);
+    CHECK_ERR(adm_store_session_lookup(st, h2, T0, &s), ADM_ERR_NOT_FOUND);
+    /* the reaper deletes expired sessions (in 2001: see the top of the file) */
+    CHECK_ERR(adm_store_session_create(st, h2, user, TP, TP + 100), ADM_OK);
+    CHECK_ERR(adm_store_reap(st, TP + 99, &stats), ADM_OK);
+    CHECK_ERR(adm_store_session_lookup(st, h2, TP + 99, &s), ADM_OK);
+    CHECK_ERR(adm_store_reap(st, TP + 100, &stats), ADM_OK);
+    CHECK(stats.sessions >= 1);
+    CHECK_ERR(adm_store_session_lookup(st, h2, TP, &s), ADM_ERR_NOT_FOUND);
+    CHECK_ERR(adm_store_session_lookup(st, h1, T0 + 100, &s), ADM_ERR_EXPIRED);
+}
+
+/* ---- idempotency ---- */
+
+static void test_idempotency(void)
+{
+    char scope[64], key[64];
+    static const char body[] = "{\"id\":1}\0tail"; /* binary-safe: holds a NUL */
+    adm_reap_stats_t stats;
+    adm_idem_t rec;
+
+    snprintf(scope, sizeof scope, "u:%s", run_id);
+    snprintf(key, sizeof key, "k-%d", next_serial());
+    CHECK_ERR(adm_store_idem_get(st, scope, key, T0, &rec), ADM_ERR_NOT_FOUND);
+    CHECK(rec.body == NULL);
+    CHECK_ERR(adm_store_idem_put(st, scope, key, "fp-1", 0, NULL, 0, T0), ADM_OK);
+    CHECK_ERR(adm_store_idem_put(st, scope, key, "fp-2", 0, NULL, 0, T0 + 1), ADM_ERR_EXISTS);
+    CHECK_ERR(adm_store_idem_get(st, scope, key, T0 + 1, &rec), ADM_OK);
+    CHECK_INT(rec.status, 0);
+    CHECK_STR(rec.fingerprint, "fp-1");
+    CHECK_INT(rec.body_len, 0);
+    CHECK(rec.body != NULL && rec.body[0] == '\0');
+    CHECK_INT(rec.created, T0);
+    free(rec.body);
+    CHECK_ERR(adm_store_idem_complete(st, scope, key, 201, body, sizeof body, T0 + 2), ADM_OK);
+    CHECK_ERR(adm_store_idem_complete(st, scope, key, 500, "x", 1, T0 + 2), ADM_ERR_STATE);
+    CHECK_ERR(adm_store_idem_get(st, scope, key, T0 + 3, &rec), ADM_OK);
+    CHECK_INT(rec.status, 201);
+    CHECK_INT(rec.body_len, sizeof body);
+    if (rec.body_len == sizeof body)
+        CHECK_MEM(rec.body, body, sizeof body);
+    free(rec.body);
+    CHECK_ERR(adm_store_idem_complete(st, scope, "never-put", 200, NULL, 0, T0), ADM_ERR_NOT_FOUND);
+    CHECK_ERR(adm_store_idem_put(st, scope, key, "fp", 99, NULL, 0, T0), ADM_ERR_INVALID_ARG);
+    CHECK_ERR(adm_store_idem_put(st, scope, "has space", "fp", 0, NULL, 0, T0),
+              ADM_ERR_INVALID_ARG);
+
+    /* a stored response in one go */
+    snprintf(key, sizeof key, "k-%d", next_serial());
+    CHECK_ERR(adm_store_idem_put(st, scope, key, "fp", 200, "ok", 2, T0), ADM_OK);
+    CHECK_ERR(adm_store_idem_complete(st, scope, key, 200, "ok", 2, T0), ADM_ERR_STATE);
+
+    /* past the TTL the record is gone for every call, and may be reused */
+    CHECK_ERR(adm_store_idem_get(st, scope, key, T0 + ADM_STORE_IDEM_TTL_S - 1, &rec), ADM_OK);
+    free(rec.body);
+    CHECK_ERR(adm_store_idem_get(st, scope, key, T0 + ADM_STORE_IDEM_TTL_S, &rec),
+              ADM_ERR_NOT_FOUND);
+    CHECK_ERR(adm_store_idem_put(st, scope, key, "fp-new", 0, NULL, 0, T0 + ADM_STORE_IDEM_TTL_S),
+              ADM_OK);
+    CHECK_ERR(adm_store_idem_get(st, scope, key, T0 + ADM_STORE_IDEM_TTL_S, &rec), ADM_OK);
+    CHECK_STR(rec.fingerprint, "fp-new");
+    free(rec.body);
+
+    /* the reaper deletes old records */
+    snprintf(key, sizeof key, "k-%d", next_serial());
+    CHECK_ERR(adm_store_idem_put(st, scope, key, "fp", 200, NULL, 0, TP), ADM_OK);
+    CHECK_ERR(adm_store_reap(st, TP + ADM_STORE_IDEM_TTL_S - 1, &stats), ADM_OK);
+    CHECK_ERR(adm_store_idem_get(st, scope, key, TP, &rec), ADM_OK);
+    free(rec.body);
+    CHECK_ERR(adm_store_reap(st, TP + ADM_STORE_IDEM_TTL_S, &stats), ADM_OK);
+    CHECK(stats.idempotency >= 1);
+    CHECK_ERR(adm_store_idem_get(st, scope, key, TP, &rec), ADM_ERR_NOT_FOUND);
+}
+
+#define IDEM_THREADS 8
+
+typedef struct idem_race {
+    const char *scope, *key;
+    int index;
+    adm_err_t result;
+} idem_race_t;
+
+static void *idem_racer(void *p)
+{
+    idem_race_t *r = p;
+    char fp[32];
+
+    snprintf(fp, sizeof fp, "fp-%d", r->index);
+    r->result = adm_store_idem_put(st, r->scope, r->key, fp, 0, NULL, 0, T0);
+    return NULL;
+}
+
+static void test_idempotency_first_writer_wins(void)
+{
+    idem_race_t races[IDEM_THREADS];
+    pthread_t threads[IDEM_THREADS];
+    char scope[64], key[64], fp[32];
+    int ok = 0, exists = 0, winner = -1;
+    adm_idem_t rec;
+
+    snprintf(scope, sizeof scope, "race:%s", run_id);
+    snprintf(key, sizeof key, "k-%d", next_serial());
+    for (int i = 0; i < IDEM_THREADS; i++) {
+        races[i] = (idem_race_t){.scope = scope, .key = key, .index = i};
+        CHECK_INT(pthread_create(&threads[i], NULL, idem_racer, &races[i]), 0);
+    }
+    for (int i = 0; i < IDEM_THREADS; i++) {
+        pthread_join(threads[i], NULL);
+        if (races[i].result == ADM_OK) {
+            ok++;
+            winner = i;
+        } else {
+            CHECK_ERR(races[i].result, ADM_ERR_EXISTS);
+            exists++;
+        }
+    }
+    CHECK_INT(ok, 1);
+    CHECK_INT(exists, IDEM_THREADS - 1);
+    CHECK_ERR(adm_store_idem_get(st, scope, key, T0, &rec), ADM_OK);
+    snprintf(fp, sizeof fp, "fp-%d", winner);
+    CHECK_STR(rec.fingerprint, fp);
+    free(rec.body);
+}
+
+/* ---- event keys ---- */
+
+static void test_event_keys(void)
+{
+    int64_t event = mk_event();
+    uint8_t seed1[ADM_KEY_SEED_BYTES], seed2[ADM_KEY_SEED_BYTES];
+    adm_event_key_t *keys = NULL;
+    uint32_t kid1, kid2;
+    size_t n = 0;
+
+    randombytes_buf(seed1, sizeof seed1);
+    randombytes_buf(seed2, sizeof seed2);
+    do {
+        kid1 = randombytes_random();
+        kid2 = randombytes_random();
+    } while (kid1 == 0 || kid2 == 0 || kid1 == kid2);
+    CHECK_ERR(adm_store_event_key_add(st, event, kid1, seed1, T0), ADM_OK);
+    CHECK_ERR(adm_store_event_key_add(st, event, kid2, seed2, T0 + 1), ADM_OK);
+    CHECK_ERR(adm_store_event_key_add(st, event, kid1, seed2, T0 + 2), ADM_ERR_EXISTS);
+    CHECK_ERR(adm_store_event_key_add(st, mk_event(), kid1, seed2, T0 + 2), ADM_ERR_EXISTS);
+    CHECK_ERR(adm_store_event_key_add(st, MISSING(event), kid1 ^ 1, seed1, T0), ADM_ERR_NOT_FOUND);
+    CHECK_ERR(adm_store_event_key_list(st, ADM_READ_HINT_PRIMARY, event, &keys, &n), ADM_OK);
+    CHECK_INT(n, 2);
+    if (n == 2) {
+        CHECK_INT(keys[0].kid, kid1);
+        CHECK_INT(keys[0].event_id, event);
+        CHECK_MEM(keys[0].seed, seed1, sizeof seed1);
+        CHECK_INT(keys[0].created, T0);
+        CHECK(!keys[0].retired);
+        CHECK_INT(keys[0].retired_at, 0);
+        CHECK_INT(keys[1].kid, kid2);
+        CHECK_MEM(keys[1].seed, seed2, sizeof seed2);
+    }
+    adm_store_event_keys_free(keys, n);
+    CHECK_ERR(adm_store_event_key_retire(st, event, kid1, T0 + 10), ADM_OK);
+    CHECK_ERR(adm_store_event_key_retire(st, event, kid1, T0 + 20), ADM_OK);
+    CHECK_ERR(adm_store_event_key_retire(st, MISSING(event), kid1, T0), ADM_ERR_NOT_FOUND);
+    CHECK_ERR(adm_store_event_key_retire(st, event, kid1 ^ 0x80000000u, T0), ADM_ERR_NOT_FOUND);
+    CHECK_ERR(adm_store_event_key_list(st, ADM_READ_HINT_PRIMARY, event, &keys, &n), ADM_OK);
+    CHECK_INT(n, 2);
+    if (n == 2) {
+        CHECK(keys[0].retired);
+        CHECK_INT(keys[0].retired_at, T0 + 10);
+        CHECK(!keys[1].retired);
+    }
+    adm_store_event_keys_free(keys, n);
+    CHECK_ERR(adm_store_event_key_list(st, ADM_READ_HINT_PRIMARY, MISSING(event), &keys, &n),
+              ADM_ERR_NOT_FOUND);
+    CHECK(keys == NULL && n == 0);
+    sodium_memzero(seed1, sizeof seed1);
+    sodium_memzero(seed2, sizeof seed2);
+}
+
+/* ---- concurrency ---- */
+
+#define BUYERS 16
+#define FLASH_CAPACITY 100
+
+typedef struct buyer {
+    adm_store_t *store;
+    int64_t user, type;
+    uint64_t rng;
+    int64_t seats; /* seats this buyer paid for */
+    int orders;
+    int unexpected; /* results other than OK / SOLD_OUT, and negative availability */
+    adm_err_t last_bad;
+} buyer_t;
+
+static void *buyer_main(void *p)
+{
+    buyer_t *b = p;
+    int32_t want = 0;
+
+    for (int round = 0; round < 1000; round++) {
+        adm_availability_t a;
+        adm_order_t o;
+        adm_err_t r;
+
+        b->rng ^= b->rng << 13;
+        b->rng ^= b->rng >> 7;
+        b->rng ^= b->rng << 17;
+        if (want == 0)
+            want = (int32_t)(b->rng % 3) + 1;
+        r = buy_in(b->store, b->user, b->type, want, T0 + 5000, &o);
+        if (r == ADM_OK) {
+            b->seats += want;
+            b->orders++;
+            want = 0;
+        } else if (r == ADM_ERR_SOLD_OUT) {
+            if (want == 1)
+                break; /* nothing left: every hold in flight gets paid */
+            want--;    /* maybe fewer seats are left */
+        } else {
+            b->unexpected++;
+            b->last_bad = r;
+            break;
+        }
+        r = adm_store_availability(b->store, ADM_READ_HINT_PRIMARY, b->type, &a);
+        if (r != ADM_OK || a.available < 0 || a.sold + a.held > a.capacity ||
+            a.available != a.capacity - a.sold - a.held) {
+            b->unexpected++;
+            b->last_bad = r;
+        }
+    }
+    return NULL;
+}
+
+/* Total paid seats over the orders of users[0..n). */
+static int64_t paid_seats(adm_store_t *s, const int64_t *users, size_t n, int64_t type)
+{
+    int64_t total = 0;
+
+    for (size_t u = 0; u < n; u++) {
+        int64_t before = 0;
+        for (;;) {
+            adm_order_t *list = NULL;
+            size_t k = 0;
+            CHECK_ERR(adm_store_order_list(s, ADM_READ_HINT_PRIMARY, users[u], before,
+                                           ADM_STORE_PAGE_MAX, &list, &k),
+                      ADM_OK);
+            for (size_t i = 0; i < k; i++)
+                for (size_t j = 0; j < list[i].n_items; j++)
+                    if (list[i].state == ADM_ORDER_PAID && list[i].items[j].type_id == type)
+                        total += list[i].items[j].quantity;
+            before = k ? list[k - 1].id : 0;
+            free(list);
+            if (k < ADM_STORE_PAGE_MAX)
+                break;
+        }
+    }
+    return total;
+}
+
+static void test_concurrent_flash_sale(void)
+{
+    int64_t event = mk_event(), type = mk_type(event, FLASH_CAPACITY), users[BUYERS];
+    buyer_t buyers[BUYERS];
+    pthread_t threads[BUYERS];
+    int64_t seats = 0, tickets = 0;
+    adm_availability_t a;
+
+    for (int i = 0; i < BUYERS; i++) {
+        users[i] = mk_user("flash");
+        buyers[i] = (buyer_t){.store = st,
+                              .user = users[i],
+                              .type = type,
+                              .rng = 0x9E3779B97F4A7C15ull * (uint64_t)(i + 1)};
+    }
+    for (int i = 0; i < BUYERS; i++)
+        CHECK_INT(pthread_create(&threads[i], NULL, buyer_main, &buyers[i]), 0);
+    for (int i = 0; i < BUYERS; i++) {
+        pthread_join(threads[i], NULL);
+        if (buyers[i].unexpected)
+            adm_test_fail(__FILE__, __LINE__, "buyer %d: %d unexpected results, last %s", i,
+                          buyers[i].unexpected, adm_err_name(buyers[i].last_bad));
+        seats += buyers[i].seats;
+    }
+    a = avail(type);
+    CHECK_INT(a.sold, FLASH_CAPACITY);
+    CHECK_INT(a.held, 0);
+    CHECK_INT(a.available, 0);
+    CHECK_INT(seats, FLASH_CAPACITY);
+    CHECK_INT(paid_seats(st, users, BUYERS, type), FLASH_CAPACITY);
+    for (int i = 0; i < BUYERS; i++) {
+        adm_order_t *list = NULL;
+        size_t k = 0;
+        CHECK_ERR(adm_store_order_list(st, ADM_READ_HINT_PRIMARY, users[i], 0, ADM_STORE_PAGE_MAX,
+                                       &list, &k),
+                  ADM_OK);
+        for (size_t j = 0; j < k; j++) {
+            adm_store_ticket_t *tk = NULL;
+            size_t nt = 0;
+            CHECK_ERR(
+                adm_store_order_tickets(st, ADM_READ_HINT_PRIMARY, users[i], list[j].id, &tk, &nt),
+                ADM_OK);
+            tickets += (int64_t)nt;
+            free(tk);
+        }
+        free(list);
+    }
+    CHECK_INT(tickets, FLASH_CAPACITY);
+}
+
+#define PROC_CAPACITY 60
+
+/* Blocks until the parent closes the write end of the start pipe, so that
+ * forked children start at the same moment. */
+static void wait_start(int fds[2])
+{
+    char c;
+
+    close(fds[1]);
+    while (read(fds[0], &c, 1) < 0 && errno == EINTR)
+        ;
+    close(fds[0]);
+}
+
+/* One of two processes racing for the same type with their own store. */
+static int child_buyer(int64_t type, int index, int start[2])
+{
+    adm_store_t *mine = NULL;
+    int64_t user, seats = 0;
+    adm_err_t r = ADM_OK;
+    adm_order_t o;
+
+    if (open_store(&mine) != ADM_OK)
+        return 2;
+    wait_start(start);
+    user = mk_user_in(mine, index ? "proc-b" : "proc-a");
+    while ((r = buy_in(mine, user, type, 1, T0 + 7000, &o)) == ADM_OK)
+        seats++;
+    adm_store_close(mine);
+    if (r != ADM_ERR_SOLD_OUT) {
+        fprintf(stderr, "child %d: %s after %lld seats\n", index, adm_err_name(r),
+                (long long)seats);
+        return 1;
+    }
+    return adm_test_failures ? 1 : 0;
+}
+
+static void test_two_processes(void)
+{
+    int64_t event = mk_event(), type = mk_type(event, PROC_CAPACITY);
+    adm_type_sales_t *rows = NULL;
+    pid_t pids[2];
+    int start[2];
+    size_t n = 0;
+
+    if (!is_sqlite)
+        return; /* MariaDB serves many processes by construction */
+    /* SQLite handles must not cross fork(): close ours, reopen after */
+    adm_store_close(st);
+    st = NULL;
+    fflush(NULL);
+    CHECK_INT(pipe(start), 0);
+    for (int i = 0; i < 2; i++) {
+        pids[i] = fork();
+        CHECK(pids[i] >= 0);
+        if (pids[i] == 0)
+            exit(child_buyer(type, i, start));
+    }
+    close(start[0]);
+    close(start[1]); /* go */
+    for (int i = 0; i < 2; i++) {
+        int status = 0;
+        if (pids[i] <= 0)
+            continue;
+        CHECK_INT(waitpid(pids[i], &status, 0), pids[i]);
+        CHECK(WIFEXITED(status));
+        CHECK_INT(WEXITSTATUS(status), 0);
+    }
+    CHECK_ERR(open_store(&st), ADM_OK);
+    if (st == NULL)
+        exit(adm_test_done());
+    CHECK_INT(avail(type).sold, PROC_CAPACITY);
+    CHECK_INT(avail(type).held, 0);
+    CHECK_ERR(adm_store_sales_by_type(st, ADM_READ_HINT_PRIMARY, event, &rows, &n), ADM_OK);
+    CHECK_INT(n, 1);
+    if (n == 1)
+        CHECK_INT(rows[0].revenue, 2500 * PROC_CAPACITY); /* = sum of paid quantities */
+    free(rows);
+}
+
+#define OPENERS 4
+
+/* Several processes open one new SQLite file at once: each migration is
+ * applied exactly once and every opener sees the same schema version. Then
+ * a schema from a newer binary is refused (SQLite only: it edits the file). */
+static void test_concurrent_migrations(void)
+{
+    char path[sizeof sqlite_path + 16];
+    adm_store_config_t fresh = cfg;
+    adm_store_t *s = NULL;
+    pid_t pids[OPENERS];
+    int start[2], version = 0, main_version = 0;
+
+    if (!is_sqlite)
+        return;
+    snprintf(path, sizeof path, "%s.fresh", sqlite_path);
+    fresh.sqlite_path = path;
+    fflush(NULL);
+    CHECK_INT(pipe(start), 0);
+    for (int i = 0; i < OPENERS; i++) {
+        pids[i] = fork();
+        CHECK(pids[i] >= 0);
+        if (pids[i] == 0) {
+            int rc = 0, v = 0;
+            wait_start(start);
+            if (adm_store_open(&fresh, &s) != ADM_OK || adm_store_schema_version(s, &v) != ADM_OK ||
+                v < 1)
+                rc = 1;
+            adm_store_close(s);
+            exit(rc);
+        }
+    }
+    close(start[0]);
+    close(start[1]);
+    for (int i = 0; i < OPENERS; i++) {
+        int status = 0;
+        if (pids[i] <= 0)
+            continue;
+        CHECK_INT(waitpid(pids[i], &status, 0), pids[i]);
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    CHECK_ERR(adm_store_open(&fresh, &s), ADM_OK);
+    CHECK_ERR(adm_store_schema_version(s, &version), ADM_OK);
+    CHECK_ERR(adm_store_schema_version(st, &main_version), ADM_OK);
+    CHECK(version >= 1);
+    CHECK_INT(version, main_version);
+    adm_store_close(s);
+    s = NULL;
+
+    /* a schema newer than this binary knows is refused, not written to */
+    {
+        sqlite3 *db = NULL;
+        char sql[128];
+        CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO schema_migrations (version, applied_at) VALUES (%d, 0)", version + 1);
+        CHECK_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(db);
+        CHECK_ERR(adm_store_open(&fresh, &s), ADM_ERR_STORE);
+        CHECK(s == NULL);
+    }
+}
+
+/* ---- main ---- */
+
+/* Removes the SQLite files of this run and their directory. */
+static void remove_sqlite_files(void)
+{
+    static const char *const suffixes[] = {"",       "-wal",       "-shm",
+                                           ".fresh", ".fresh-wal", ".fresh-shm"};
+    char path[sizeof sqlite_path + 16];
+    char *slash;
+
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        snprintf(path, sizeof path, "%s%s", sqlite_path, suffixes[i]);
+        (void)unlink(path);
+    }
+    snprintf(path, sizeof path, "%s", sqlite_path);
+    if ((slash = strrchr(path, '/')) != NULL) {
+        *slash = '\0';
+        (void)rmdir(path);
+    }
+}
+
+static int configure(void)
+{
+    const char *backend = getenv("ADMIT_TEST_STORE");
+    const char *primary, *replica;
+
+    memset(&cfg, 0, sizeof cfg);
+    if (backend == NULL || backend[0] == '\0' || strcmp(backend, "sqlite") == 0) {
+        is_sqlite = true;
+        cfg.backend = ADM_STORE_SQLITE;
+        snprintf(sqlite_path, sizeof sqlite_path, "%s/store.db", adm_test_tmpdir());
+        cfg.sqlite_path = sqlite_path;
+        return 0;
+    }
+    if (strcmp(backend, "mysql") != 0) {
+        fprintf(stderr, "ADMIT_TEST_STORE=%s: expected sqlite or mysql\n", backend);
+        return 1;
+    }
+    primary = getenv("ADMIT_TEST_MYSQL_PRIMARY");
+    replica = getenv("ADMIT_TEST_MYSQL_REPLICA");
+    if (primary == NULL || primary[0] == '\0') {
+        printf("SKIP: ADMIT_TEST_MYSQL_PRIMARY is not set\n");
+        return 77;
+    }
+    cfg.backend = ADM_STORE_MYSQL;
+    cfg.mysql_primary = primary;
+    if (replica != NULL && replica[0] != '\0') {
+        cfg.mysql_replicas[0] = replica;
+        cfg.n_replicas = 1;
+    }
+    return 0;
+}
+
+int main(void)
+{
+    uint8_t raw[8];
+    adm_err_t r;
+    int rc;
+
+    if ((rc = configure()) != 0)
+        return rc;
+    r = open_store(&st);
+    if (r == ADM_ERR_CONFIG && !is_sqlite) {
+        printf("SKIP: the mysql store backend is not built in\n");
+        return 77;
+    }
+    if (r != ADM_OK) {
+        fprintf(stderr, "cannot open the %s store: %s\n", is_sqlite ? "sqlite" : "mysql",
+                adm_strerror(r));
+        return 1;
+    }
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(run_id, sizeof run_id, raw, sizeof raw);
+
+    ADM_RUN(test_open);
+    ADM_RUN(test_venue_event_crud);
+    ADM_RUN(test_ticket_type_crud);
+    ADM_RUN(test_type_limit_per_event);
+    ADM_RUN(test_field_bounds);
+    search_setup();
+    ADM_RUN(test_search_pagination);
+    ADM_RUN(test_search_filters);
+    ADM_RUN(test_purchase_flow);
+    ADM_RUN(test_multi_item_checkout);
+    ADM_RUN(test_order_list);
+    ADM_RUN(test_limits);
+    ADM_RUN(test_sale_window);
+    ADM_RUN(test_not_on_sale);
+    ADM_RUN(test_sold_out);
+    ADM_RUN(test_hold_expiry_lazy);
+    ADM_RUN(test_reaper);
+    ADM_RUN(test_cancel);
+    ADM_RUN(test_refund_and_revocations);
+    ADM_RUN(test_users);
+    ADM_RUN(test_sessions);
+    ADM_RUN(test_idempotency);
+    ADM_RUN(test_idempotency_first_writer_wins);
+    ADM_RUN(test_event_keys);
+    ADM_RUN(test_concurrent_flash_sale);
+    ADM_RUN(test_two_processes);
+    ADM_RUN(test_concurrent_migrations);
+    ADM_RUN(test_reopen);
+    adm_store_close(st);
+    if (is_sqlite)
+        remove_sqlite_files();
+    return adm_test_done();
+}
