@@ -26,21 +26,21 @@
 
 #define POOL_DEFAULT 8
 #define LAG_DEFAULT_S 5
-#define CONNECT_TIMEOUT_S 3   /* per connection attempt */
-#define READ_TIMEOUT_S 60     /* a server that stops answering mid-query */
+#define CONNECT_TIMEOUT_S 3 /* per connection attempt */
+#define READ_TIMEOUT_S 60   /* a server that stops answering mid-query */
 #define WRITE_TIMEOUT_S 30
-#define LOCK_WAIT_S 10        /* innodb_lock_wait_timeout of our sessions */
-#define CHECKOUT_WAIT_S 10    /* waiting for a free pooled connection */
+#define LOCK_WAIT_S 10     /* innodb_lock_wait_timeout of our sessions */
+#define CHECKOUT_WAIT_S 10 /* waiting for a free pooled connection */
 #define MONITOR_PERIOD_MS 1000
-#define MONITOR_TIMEOUT_S 2   /* connect/read timeout of the health checks */
-#define GTID_WAIT "0.2"       /* seconds a read-after waits for a replica */
+#define MONITOR_TIMEOUT_S 2 /* connect/read timeout of the health checks */
+#define GTID_WAIT "0.2"     /* seconds a read-after waits for a replica */
 #define MIGRATE_LOCK_S 30
-#define BATCH 64              /* expired holds or orders released per transaction */
-#define LAZY_BATCHES 4        /* a hold releases at most LAZY_BATCHES * BATCH expired holds */
-#define DELETE_BATCH 500      /* sessions or idempotency rows deleted per transaction */
-#define MAX_PARAMS 24         /* placeholders in the largest statement */
-#define MAX_COLS 16           /* columns in the widest result */
-#define COL_MAX (1u << 20)    /* a fetched value longer than this is corrupt */
+#define BATCH 64           /* expired holds or orders released per transaction */
+#define LAZY_BATCHES 4     /* a hold releases at most LAZY_BATCHES * BATCH expired holds */
+#define DELETE_BATCH 500   /* sessions or idempotency rows deleted per transaction */
+#define MAX_PARAMS 24      /* placeholders in the largest statement */
+#define MAX_COLS 16        /* columns in the widest result */
+#define COL_MAX (1u << 20) /* a fetched value longer than this is corrupt */
 #define DSN_PART_MAX 256
 
 #define STR_(x) #x
@@ -205,8 +205,7 @@ static const char *const migration_1[] = {
     "  PRIMARY KEY (event_id, seq),"
     "  UNIQUE KEY revocations_by_ticket (ticket_id),"
     "  CONSTRAINT revocations_event FOREIGN KEY (event_id) REFERENCES events (id),"
-    "  CONSTRAINT revocations_ticket FOREIGN KEY (ticket_id) REFERENCES tickets (id))"
-    TABLE_OPTS,
+    "  CONSTRAINT revocations_ticket FOREIGN KEY (ticket_id) REFERENCES tickets (id))" TABLE_OPTS,
     "CREATE TABLE IF NOT EXISTS event_keys ("
     "  kid BIGINT NOT NULL PRIMARY KEY,"
     "  event_id BIGINT NOT NULL,"
@@ -239,20 +238,20 @@ static const char *const *const migrations[] = {
  * appear. Column lists are shared by the row readers below. */
 
 #define VENUE_COLS "id, name, city, address, capacity, created, updated"
-#define EVENT_COLS                                                                         \
-    "id, venue_id, title, city, category, description, starts_at, ends_at, status, "       \
+#define EVENT_COLS                                                                                 \
+    "id, venue_id, title, city, category, description, starts_at, ends_at, status, "               \
     "revocation_seq, created, updated"
-#define TYPE_COLS                                                                          \
-    "id, event_id, name, price, currency, capacity, sold, held, per_order_max, "           \
+#define TYPE_COLS                                                                                  \
+    "id, event_id, name, price, currency, capacity, sold, held, per_order_max, "                   \
     "per_customer_max, sale_starts, sale_ends, created, updated"
-#define HOLD_COLS                                                                          \
-    "id, user_id, type_id, event_id, quantity, state, created, expires_at, "               \
+#define HOLD_COLS                                                                                  \
+    "id, user_id, type_id, event_id, quantity, state, created, expires_at, "                       \
     "COALESCE(order_id, 0)"
-#define ORDER_COLS                                                                         \
-    "id, code, user_id, state, total, currency, created, updated, expires_at, paid_at, "   \
+#define ORDER_COLS                                                                                 \
+    "id, code, user_id, state, total, currency, created, updated, expires_at, paid_at, "           \
     "COALESCE(provider, ''), COALESCE(provider_ref, '')"
-#define TICKET_COLS                                                                        \
-    "id, event_id, type_id, order_id, user_id, status, created, revoked_at, key_id, "      \
+#define TICKET_COLS                                                                                \
+    "id, event_id, type_id, order_id, user_id, status, created, revoked_at, key_id, "              \
     "COALESCE(token, '')"
 #define USER_COLS "id, email, password_hash, display_name, role, created"
 
@@ -372,8 +371,7 @@ static const char *const sql_text[N_Q] = {
     [Q_EVENT_STATUS] = "SELECT status FROM events WHERE id = ?",
     /* serialises the count-then-insert of ticket types and keys per event */
     [Q_EVENT_LOCK] = "SELECT status FROM events WHERE id = ? FOR UPDATE",
-    [Q_EVENT_SET_STATUS] =
-        "UPDATE events SET status = ?, updated = ? WHERE id = ? AND status = ?",
+    [Q_EVENT_SET_STATUS] = "UPDATE events SET status = ?, updated = ? WHERE id = ? AND status = ?",
     [Q_EVENT_SEARCH] = "SELECT " EVENT_COLS " FROM events"
                        " WHERE (? IS NULL OR city = ?)"
                        " AND (? IS NULL OR category = ?)"
@@ -392,10 +390,9 @@ static const char *const sql_text[N_Q] = {
         "INSERT INTO ticket_types (event_id, name, price, currency, capacity, per_order_max, "
         "per_customer_max, sale_starts, sale_ends, created, updated) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    [Q_TYPE_UPDATE] =
-        "UPDATE ticket_types SET name = ?, price = ?, currency = ?, capacity = ?, "
-        "per_order_max = ?, per_customer_max = ?, sale_starts = ?, sale_ends = ?, "
-        "updated = ? WHERE id = ? AND sold + held <= ?",
+    [Q_TYPE_UPDATE] = "UPDATE ticket_types SET name = ?, price = ?, currency = ?, capacity = ?, "
+                      "per_order_max = ?, per_customer_max = ?, sale_starts = ?, sale_ends = ?, "
+                      "updated = ? WHERE id = ? AND sold + held <= ?",
     [Q_TYPE_GET] = "SELECT " TYPE_COLS " FROM ticket_types WHERE id = ?",
     [Q_TYPE_LIST] = "SELECT " TYPE_COLS " FROM ticket_types WHERE event_id = ? ORDER BY id",
     [Q_TYPE_FOR_HOLD] = "SELECT t.event_id, t.per_order_max, t.per_customer_max, "
@@ -449,8 +446,7 @@ static const char *const sql_text[N_Q] = {
                          "ON e.id = i.event_id WHERE i.order_id = ? AND e.status <> 1",
     [Q_ORDER_MARK_PAID] = "UPDATE orders SET state = 1, paid_at = ?, updated = ?, "
                           "provider = ?, provider_ref = ? WHERE id = ? AND state = 0",
-    [Q_ORDER_MARK_REFUNDED] =
-        "UPDATE orders SET state = 3, updated = ? WHERE id = ? AND state = 1",
+    [Q_ORDER_MARK_REFUNDED] = "UPDATE orders SET state = 3, updated = ? WHERE id = ? AND state = 1",
     [Q_ORDER_LIST] = "SELECT " ORDER_COLS " FROM orders WHERE user_id = ? "
                      "AND (? = 0 OR id < ?) ORDER BY id DESC LIMIT ?",
 
@@ -461,8 +457,7 @@ static const char *const sql_text[N_Q] = {
     [Q_TICKETS_OF_ORDER] = "SELECT " TICKET_COLS " FROM tickets WHERE order_id = ? ORDER BY id",
     [Q_TICKETS_VALID_OF_ORDER] =
         "SELECT id, event_id FROM tickets WHERE order_id = ? AND status = 0 ORDER BY id",
-    [Q_TICKET_REVOKE] =
-        "UPDATE tickets SET status = 1, revoked_at = ? WHERE id = ? AND status = 0",
+    [Q_TICKET_REVOKE] = "UPDATE tickets SET status = 1, revoked_at = ? WHERE id = ? AND status = 0",
     [Q_TICKET_SET_TOKEN] =
         "UPDATE tickets SET token = ?, key_id = ? WHERE id = ? AND token IS NULL",
     [Q_TICKETS_UNSIGNED] = "SELECT " TICKET_COLS " FROM tickets WHERE key_id = 0 "
@@ -496,8 +491,7 @@ static const char *const sql_text[N_Q] = {
                         "WHERE scope = ? AND idem_key = ? AND status = 0",
     [Q_IDEM_REAP] = "DELETE FROM idempotency WHERE created <= ? LIMIT ?",
 
-    [Q_KEY_INSERT] =
-        "INSERT INTO event_keys (kid, event_id, seed, created) VALUES (?, ?, ?, ?)",
+    [Q_KEY_INSERT] = "INSERT INTO event_keys (kid, event_id, seed, created) VALUES (?, ?, ?, ?)",
     [Q_KEY_COUNT] = "SELECT COUNT(*) FROM event_keys WHERE event_id = ?",
     [Q_KEY_EXISTS] = "SELECT 1 FROM event_keys WHERE event_id = ? AND kid = ?",
     [Q_KEY_LIST] = "SELECT event_id, kid, seed, created, retired_at FROM event_keys "
@@ -584,8 +578,7 @@ static adm_err_t parse_dsn(const char *url, dsn_t *d)
     host = p;
     if (at != NULL) {
         colon = memchr(p, ':', (size_t)(at - p));
-        if (decode_part(p, (size_t)((colon ? colon : at) - p), d->user, sizeof d->user) !=
-            ADM_OK)
+        if (decode_part(p, (size_t)((colon ? colon : at) - p), d->user, sizeof d->user) != ADM_OK)
             goto out;
         if (colon != NULL &&
             decode_part(colon + 1, (size_t)(at - colon - 1), d->pass, sizeof d->pass) != ADM_OK)
@@ -634,8 +627,7 @@ static adm_err_t parse_dsn(const char *url, dsn_t *d)
         const char *v = query + 1;
         size_t n = strcspn(v, "#");
         if (strncmp(v, "socket=", 7) != 0 || memchr(v, '&', n) != NULL ||
-            decode_part(v + 7, n - 7, d->socket, sizeof d->socket) != ADM_OK ||
-            d->socket[0] != '/')
+            decode_part(v + 7, n - 7, d->socket, sizeof d->socket) != ADM_OK || d->socket[0] != '/')
             goto out;
     }
     if (d->host[0] == '\0') {
@@ -708,11 +700,11 @@ static void thread_ready(void)
 struct server;
 
 typedef struct conn {
-    MYSQL *db;                /* NULL while disconnected; connected on checkout */
+    MYSQL *db; /* NULL while disconnected; connected on checkout */
     struct server *srv;
-    MYSQL_STMT *q[N_Q];       /* prepared on first use, closed with the connection */
-    uint8_t n_cols[N_Q];      /* result columns of each statement */
-    uint16_t int_cols[N_Q];   /* bit i: column i is fetched as an integer */
+    MYSQL_STMT *q[N_Q];     /* prepared on first use, closed with the connection */
+    uint8_t n_cols[N_Q];    /* result columns of each statement */
+    uint16_t int_cols[N_Q]; /* bit i: column i is fetched as an integer */
 
     /* the statement being run: parameters, then the current row */
     MYSQL_STMT *cur;
@@ -728,9 +720,9 @@ typedef struct conn {
     unsigned long rcap[MAX_COLS], rlen[MAX_COLS];
     my_bool rnull[MAX_COLS], rerr[MAX_COLS];
 
-    unsigned err;   /* last error number from the server or the client library */
-    bool lost;      /* the connection broke: discard it at release */
-    bool bad;       /* a stored value did not fit its output field */
+    unsigned err; /* last error number from the server or the client library */
+    bool lost;    /* the connection broke: discard it at release */
+    bool bad;     /* a stored value did not fit its output field */
 } conn_t;
 
 typedef struct server {
@@ -746,8 +738,8 @@ typedef struct server {
     size_t n_idle;
 
     /* replicas: health, written by the monitor (positions under be->health_mu) */
-    atomic_bool in_rotation; /* answering and within replica_max_lag_s */
-    MYSQL *mon;              /* the monitor's own connection */
+    atomic_bool in_rotation;              /* answering and within replica_max_lag_s */
+    MYSQL *mon;                           /* the monitor's own connection */
     char applied[ADM_STORE_GTID_MAX + 1]; /* @@gtid_slave_pos at the last check */
     char target[ADM_STORE_GTID_MAX + 1];  /* a primary position it had not applied... */
     double target_at;                     /* ...seen at this monotonic time */
@@ -759,8 +751,8 @@ typedef struct be {
     server_t replicas[ADM_STORE_MAX_REPLICAS];
     size_t n_replicas;
     int max_lag_s;
-    uint64_t id;             /* unique in the process, for last_write */
-    atomic_uint rr;          /* round-robin cursor over the replicas */
+    uint64_t id;    /* unique in the process, for last_write */
+    atomic_uint rr; /* round-robin cursor over the replicas */
     bool lib_ok;
 
     pthread_mutex_t health_mu; /* guards the replicas' applied/target/lag */
@@ -770,7 +762,7 @@ typedef struct be {
     bool stopping;
     pthread_t monitor;
     bool monitor_running;
-    MYSQL *mon_primary;        /* the monitor's connection to the primary */
+    MYSQL *mon_primary; /* the monitor's connection to the primary */
 } be_t;
 
 /* The position of the last write this thread committed, per store (see
@@ -827,11 +819,11 @@ static adm_err_t map_err(unsigned e)
     case 1038: /* ER_OUT_OF_SORTMEMORY */
         result = ADM_ERR_NOMEM;
         break;
-    case 1040: /* ER_CON_COUNT_ERROR */
-    case 1044: /* ER_DBACCESS_DENIED_ERROR */
-    case 1045: /* ER_ACCESS_DENIED_ERROR */
-    case 1049: /* ER_BAD_DB_ERROR */
-    case 1203: /* ER_TOO_MANY_USER_CONNECTIONS */
+    case 1040:                         /* ER_CON_COUNT_ERROR */
+    case 1044:                         /* ER_DBACCESS_DENIED_ERROR */
+    case 1045:                         /* ER_ACCESS_DENIED_ERROR */
+    case 1049:                         /* ER_BAD_DB_ERROR */
+    case 1203:                         /* ER_TOO_MANY_USER_CONNECTIONS */
     case ER_OPTION_PREVENTS_STATEMENT: /* the primary went read-only (failover) */
         result = ADM_ERR_STORE_UNAVAILABLE;
         break;
@@ -869,8 +861,9 @@ static adm_err_t dial(const dsn_t *d, unsigned timeout_s, unsigned read_timeout_
     static const char init[] =
         "SET SESSION tx_isolation = 'READ-COMMITTED', "
         "sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION', "
-        "innodb_lock_wait_timeout = " STR(LOCK_WAIT_S) ", "
-        "session_track_system_variables = 'last_gtid', time_zone = '+00:00'";
+        "innodb_lock_wait_timeout = " STR(
+            LOCK_WAIT_S) ", "
+                         "session_track_system_variables = 'last_gtid', time_zone = '+00:00'";
     adm_err_t result = ADM_ERR_STORE_UNAVAILABLE;
     unsigned write_timeout = WRITE_TIMEOUT_S;
     my_bool off = 0, on = 1;
@@ -1340,8 +1333,11 @@ static adm_err_t checkout(server_t *srv, conn_t **out)
     if (result == ADM_OK)
         c = srv->idle[--srv->n_idle];
     pthread_mutex_unlock(&srv->mu);
-    if (c == NULL)
+    if (c == NULL) {
+        if (result == ADM_OK)
+            result = ADM_ERR_STORE; /* cannot happen: idle[] holds only slots */
         goto out;
+    }
     if (c->db == NULL && (result = conn_connect(c)) != ADM_OK) {
         pthread_mutex_lock(&srv->mu);
         srv->idle[srv->n_idle++] = c;
@@ -1698,8 +1694,7 @@ static void note_commit(conn_t *c)
     size_t len;
     bool next_is_value = false;
 
-    for (int rc = mysql_session_track_get_first(c->db, SESSION_TRACK_SYSTEM_VARIABLES, &data,
-                                                &len);
+    for (int rc = mysql_session_track_get_first(c->db, SESSION_TRACK_SYSTEM_VARIABLES, &data, &len);
          rc == 0;
          rc = mysql_session_track_get_next(c->db, SESSION_TRACK_SYSTEM_VARIABLES, &data, &len)) {
         if (next_is_value) {
@@ -1814,7 +1809,8 @@ static adm_err_t migrate(conn_t *c)
     int64_t version = 0, got = 0;
     bool found, locked = false;
 
-    if ((result = use(c, Q_MIGRATE_LOCK)) != ADM_OK || (result = one_int(c, &got, &found)) != ADM_OK)
+    if ((result = use(c, Q_MIGRATE_LOCK)) != ADM_OK ||
+        (result = one_int(c, &got, &found)) != ADM_OK)
         goto out;
     if (!found || got != 1) {
         result = ADM_ERR_STORE_UNAVAILABLE; /* another process kept migrating too long */
@@ -1828,17 +1824,17 @@ static adm_err_t migrate(conn_t *c)
     if ((result = use(c, Q_SCHEMA_VERSION)) != ADM_OK ||
         (result = one_int(c, &version, &found)) != ADM_OK)
         goto out;
-    if (version > N_MIGRATIONS) {
+    if (version < 0 || version > N_MIGRATIONS) {
         result = ADM_ERR_STORE; /* written by a newer admitd: refuse to run on it */
         goto out;
     }
-    for (int m = (int)version + 1; m <= N_MIGRATIONS; m++) {
-        for (const char *const *sql = migrations[m - 1]; *sql != NULL; sql++)
+    for (int i = (int)version; i < N_MIGRATIONS; i++) { /* migration i + 1 */
+        for (const char *const *sql = migrations[i]; *sql != NULL; sql++)
             if ((result = exec_text(c, *sql)) != ADM_OK)
                 goto out;
         if ((result = use(c, Q_MIGRATION_INSERT)) != ADM_OK)
             goto out;
-        pi(c, m);
+        pi(c, i + 1);
         pi(c, (int64_t)time(NULL));
         if ((result = run(c, NULL)) != ADM_OK)
             goto out;
@@ -1921,8 +1917,8 @@ static adm_err_t my_open(const adm_store_config_t *cfg, void **out)
     if ((result = server_init(be, &be->primary, "primary", cfg->mysql_primary, pool)) != ADM_OK)
         goto out;
     for (size_t i = 0; i < cfg->n_replicas; i++) {
-        if ((result = server_init(be, &be->replicas[i], "replica", cfg->mysql_replicas[i],
-                                  pool)) != ADM_OK)
+        if ((result = server_init(be, &be->replicas[i], "replica", cfg->mysql_replicas[i], pool)) !=
+            ADM_OK)
             goto out;
         be->n_replicas++;
     }
@@ -2281,8 +2277,7 @@ typedef struct expired_hold {
 /* Releases up to BATCH active holds expired at now: of type_id, or of any
  * type when type_id is 0. *count gets how many; *more whether a full batch
  * was found (there may be more). */
-static adm_err_t expire_holds(conn_t *c, int64_t type_id, int64_t now, size_t *count,
-                              bool *more)
+static adm_err_t expire_holds(conn_t *c, int64_t type_id, int64_t now, size_t *count, bool *more)
 {
     expired_hold_t batch[BATCH];
     adm_err_t result;
@@ -2310,8 +2305,8 @@ static adm_err_t expire_holds(conn_t *c, int64_t type_id, int64_t now, size_t *c
         goto out;
     *more = n == BATCH;
     for (size_t i = 0; i < n && result == ADM_OK; i++) {
-        result = release_hold(c, batch[i].id, batch[i].type_id, batch[i].quantity,
-                              ADM_HOLD_EXPIRED, &did);
+        result = release_hold(c, batch[i].id, batch[i].type_id, batch[i].quantity, ADM_HOLD_EXPIRED,
+                              &did);
         *count += did;
     }
 out:
@@ -3682,8 +3677,7 @@ static adm_err_t order_refund_body(conn_t *c, void *arg, bool *keep)
     if (result != ADM_OK)
         goto out;
     for (size_t i = 0; i < n; i++) {
-        if ((result = revoke_ticket(c, tickets[i].id, tickets[i].event_id, a->now, &seq)) !=
-            ADM_OK)
+        if ((result = revoke_ticket(c, tickets[i].id, tickets[i].event_id, a->now, &seq)) != ADM_OK)
             goto out;
         a->revoked++;
     }
@@ -3757,8 +3751,7 @@ static adm_err_t order_list_body(conn_t *c, void *arg, bool *keep)
     pi(c, a->before_id);
     pi(c, a->before_id);
     pi(c, (int64_t)a->limit);
-    if ((result = read_all(c, rd_order, sizeof(adm_order_t), a->limit, false, &arr, &n)) !=
-        ADM_OK)
+    if ((result = read_all(c, rd_order, sizeof(adm_order_t), a->limit, false, &arr, &n)) != ADM_OK)
         goto out;
     for (size_t i = 0; i < n && result == ADM_OK; i++) {
         adm_order_t *o = (adm_order_t *)arr + i;
@@ -3803,8 +3796,8 @@ static adm_err_t order_tickets_body(conn_t *c, void *arg, bool *keep)
     if ((result = use(c, Q_TICKETS_OF_ORDER)) != ADM_OK)
         goto out;
     pi(c, o.id);
-    result = read_all(c, rd_ticket, sizeof(adm_store_ticket_t), ADM_STORE_ORDER_TICKETS_MAX,
-                      false, (void **)a->tickets, a->n);
+    result = read_all(c, rd_ticket, sizeof(adm_store_ticket_t), ADM_STORE_ORDER_TICKETS_MAX, false,
+                      (void **)a->tickets, a->n);
 out:
     return result;
 }
@@ -3817,8 +3810,7 @@ static adm_err_t my_order_tickets(void *be, adm_read_t rd, int64_t user_id, int6
     return run_read(be, rd, order_tickets_body, &a);
 }
 
-static adm_err_t my_ticket_get(void *be, adm_read_t rd, int64_t ticket_id,
-                               adm_store_ticket_t *out)
+static adm_err_t my_ticket_get(void *be, adm_read_t rd, int64_t ticket_id, adm_store_ticket_t *out)
 {
     return get_one(be, rd, Q_TICKET_GET, ticket_id, rd_ticket, out, sizeof *out);
 }
@@ -3903,9 +3895,8 @@ static adm_err_t my_ticket_revoke(void *be, int64_t ticket_id, int64_t now, int6
     return result;
 }
 
-static adm_err_t my_revocations_since(void *be, adm_read_t rd, int64_t event_id,
-                                      int64_t after_seq, size_t limit, adm_revocation_t **revs,
-                                      size_t *n)
+static adm_err_t my_revocations_since(void *be, adm_read_t rd, int64_t event_id, int64_t after_seq,
+                                      size_t limit, adm_revocation_t **revs, size_t *n)
 {
     struct list_args a = {.check_q = Q_EVENT_STATUS,
                           .q = Q_REVOCATIONS,
@@ -4181,9 +4172,8 @@ out:
     return result;
 }
 
-static adm_err_t my_idem_put(void *be, const char *scope, const char *key,
-                             const char *fingerprint, int status, const void *body,
-                             size_t body_len, int64_t now)
+static adm_err_t my_idem_put(void *be, const char *scope, const char *key, const char *fingerprint,
+                             int status, const void *body, size_t body_len, int64_t now)
 {
     struct idem_args a = {.scope = scope,
                           .key = key,

@@ -25,7 +25,8 @@ typedef enum adm_store_backend {
 typedef struct adm_store_config {
     adm_store_backend_t backend;
     const char *sqlite_path;     /* sqlite: database file (created if missing) */
-    const char *mysql_primary;   /* mysql: "mysql://user:pass@host:port/db" or unix socket form */
+    const char *mysql_primary;   /* mysql: "mysql://user:pass@host:port/db" or the socket
+                                  * form "mysql://user:pass@/db?socket=/path" (docs/store.md §8) */
     const char *mysql_replicas[ADM_STORE_MAX_REPLICAS];
     size_t n_replicas;
     int pool_size;               /* connections per backend server; 0 = default */

@@ -518,8 +518,11 @@ static void test_flash_sale(void)
 {
     adm_venue_spec_t vs = {.name = "Arena", .city = "Kuala Lumpur", .address = "", .capacity = 100};
     adm_event_spec_t es = {.title = "Flash", .starts_at = NOW + 86400, .ends_at = NOW + 90000};
-    adm_ticket_type_spec_t ts = {.name = "GA", .price = 5000, .currency = "MYR",
-                                 .capacity = SALE_CAPACITY, .per_order_max = 4};
+    adm_ticket_type_spec_t ts = {.name = "GA",
+                                 .price = 5000,
+                                 .currency = "MYR",
+                                 .capacity = SALE_CAPACITY,
+                                 .per_order_max = 4};
     struct buyer b[SALE_THREADS];
     pthread_t t[SALE_THREADS];
     adm_availability_t av;
