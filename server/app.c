@@ -1,7 +1,7 @@
 /* app.c: the application layer's shared pieces: registering every /v1 route
  * table, the clock, path id and body field checks, the mapping from store
- * errors to HTTP replies, and the housekeeping thread. Not for handlers
- * (route-*.c), auth (auth.c) or idempotency (idem.c). */
+ * errors to HTTP replies, the booking counters and the housekeeping thread.
+ * Not for handlers (route-*.c), auth (auth.c) or idempotency (idem.c). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -21,6 +21,66 @@ int64_t adm_app_now(const adm_app_t *app)
     return (int64_t)time(NULL);
 }
 
+/* Registers the booking counters of app->metrics into app->counters. */
+static adm_err_t counters_register(adm_app_t *app)
+{
+    static const char *const result_label[] = {"result"};
+    static const char *const event_label[] = {"event"};
+    static const char *const hold_results[] = {"created",     "sold_out",    "limit_exceeded",
+                                               "sale_closed", "not_on_sale", "not_found",
+                                               "error"};
+    static const char *const order_events[] = {"created", "paid", "cancelled", "refunded",
+                                               "expired"};
+    adm_app_counters_t c = {0};
+    adm_err_t result = ADM_OK;
+
+    if (app->metrics == NULL)
+        goto out;
+    if ((result = adm_metrics_counter(app->metrics, "admit_holds_total",
+                                      "Hold requests by result: created, sold_out, "
+                                      "limit_exceeded, sale_closed, not_on_sale, not_found, error.",
+                                      1, result_label, &c.holds)) != ADM_OK ||
+        (result = adm_metrics_counter(app->metrics, "admit_holds_expired_total",
+                                      "Expired holds whose seats housekeeping released.", 0, NULL,
+                                      &c.holds_expired)) != ADM_OK ||
+        (result = adm_metrics_counter(app->metrics, "admit_orders_total",
+                                      "Order lifecycle events: created, paid, cancelled, refunded, "
+                                      "expired.",
+                                      1, event_label, &c.orders)) != ADM_OK ||
+        (result = adm_metrics_counter(app->metrics, "admit_tickets_issued_total",
+                                      "Tickets signed and attached to their order.", 0, NULL,
+                                      &c.tickets_issued)) != ADM_OK)
+        goto out;
+    /* every known series from 0, so rate() and absent() work from the start */
+    for (size_t i = 0; i < sizeof hold_results / sizeof hold_results[0]; i++)
+        adm_counter_add(c.holds, &hold_results[i], 0);
+    for (size_t i = 0; i < sizeof order_events / sizeof order_events[0]; i++)
+        adm_counter_add(c.orders, &order_events[i], 0);
+    adm_counter_add(c.holds_expired, NULL, 0);
+    adm_counter_add(c.tickets_issued, NULL, 0);
+    app->counters = c;
+out:
+    return result;
+}
+
+void adm_app_count_hold(adm_app_t *app, const char *result)
+{
+    if (app->counters.holds != NULL)
+        adm_counter_inc(app->counters.holds, &result);
+}
+
+void adm_app_count_order(adm_app_t *app, const char *event, size_t n)
+{
+    if (app->counters.orders != NULL && n > 0)
+        adm_counter_add(app->counters.orders, &event, n);
+}
+
+void adm_app_count_tickets(adm_app_t *app, size_t n)
+{
+    if (app->counters.tickets_issued != NULL && n > 0)
+        adm_counter_add(app->counters.tickets_issued, NULL, n);
+}
+
 adm_err_t adm_app_routes(adm_app_t *app, adm_http_server_t *srv)
 {
     adm_err_t result = ADM_ERR_INVALID_ARG;
@@ -31,7 +91,8 @@ adm_err_t adm_app_routes(adm_app_t *app, adm_http_server_t *srv)
         result = ADM_ERR_CRYPTO;
         goto out;
     }
-    if ((result = adm_routes_accounts(app, srv)) != ADM_OK ||
+    if ((result = counters_register(app)) != ADM_OK ||
+        (result = adm_routes_accounts(app, srv)) != ADM_OK ||
         (result = adm_routes_catalog(app, srv)) != ADM_OK ||
         (result = adm_routes_organiser(app, srv)) != ADM_OK)
         goto out;
@@ -210,14 +271,22 @@ adm_err_t adm_app_housekeep(adm_app_t *app, adm_reap_stats_t *stats, size_t *n_s
 {
     adm_err_t result, rc = ADM_OK;
     int64_t now = adm_app_now(app);
+    adm_reap_stats_t st = {0};
+    size_t signed_now = 0;
 
-    if (n_signed != NULL)
-        *n_signed = 0;
-    result = adm_store_reap(app->store, now, stats);
+    result = adm_store_reap(app->store, now, &st);
     if (app->issuer != NULL)
-        rc = adm_issuer_sign_unsigned(app->issuer, now, n_signed);
+        rc = adm_issuer_sign_unsigned(app->issuer, now, &signed_now);
     if (result == ADM_OK)
         result = rc;
+    if (app->counters.holds_expired != NULL && st.holds > 0)
+        adm_counter_add(app->counters.holds_expired, NULL, st.holds);
+    adm_app_count_order(app, "expired", st.orders);
+    adm_app_count_tickets(app, signed_now);
+    if (stats != NULL)
+        *stats = st;
+    if (n_signed != NULL)
+        *n_signed = signed_now;
     return result;
 }
 

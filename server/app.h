@@ -12,30 +12,51 @@
 
 #include "server/config.h"
 #include "server/http.h"
+#include "server/metrics.h"
 #include "server/store.h"
 #include "sync/err.h"
 
 struct adm_issuer;   /* issuer.h: per-event signing keys, token issuance */
 struct adm_payments; /* payment.h: payment provider registry */
 
+/* The booking counters in adm_app_t.metrics (docs/api.md "Metrics"). */
+typedef struct adm_app_counters {
+    adm_counter_t *holds;          /* admit_holds_total{result} */
+    adm_counter_t *holds_expired;  /* admit_holds_expired_total */
+    adm_counter_t *orders;         /* admit_orders_total{event} */
+    adm_counter_t *tickets_issued; /* admit_tickets_issued_total */
+} adm_app_counters_t;
+
 /* The context passed (as ctx) to every route handler. Owned by main.c (or a
  * test); every member outlives the HTTP server. Handlers may use it from any
- * pool thread: store, issuer and payments are thread-safe. */
+ * pool thread: store, issuer, payments and metrics are thread-safe. */
 typedef struct adm_app {
     adm_store_t *store;
     const adm_config_t *cfg;
     struct adm_issuer *issuer;
     struct adm_payments *payments;
-    int64_t (*now)(void);  /* unix seconds; tests may substitute a clock; NULL = time() */
-    int64_t session_ttl_s; /* lifetime of a login session; 0 = ADM_AUTH_SESSION_TTL_DEFAULT */
+    int64_t (*now)(void);        /* unix seconds; tests may substitute a clock; NULL = time() */
+    int64_t session_ttl_s;       /* lifetime of a login session; 0 = ADM_AUTH_SESSION_TTL_DEFAULT */
+    adm_metrics_t *metrics;      /* registry for the booking counters (borrowed); NULL = none */
+    adm_app_counters_t counters; /* registered by adm_app_routes(); leave zeroed */
 } adm_app_t;
 
 /* app->now() when set, else the wall clock (unix seconds). */
 int64_t adm_app_now(const adm_app_t *app);
 
 /* Registers every /v1 route of admitd on srv (accounts, catalog, organiser,
- * booking, tickets). ADM_ERR_NOMEM / ADM_ERR_INVALID_ARG from adm_http_route. */
+ * booking, tickets) and, when app->metrics is set, the booking counters in
+ * app->counters. ADM_ERR_NOMEM / ADM_ERR_INVALID_ARG from adm_http_route,
+ * the errors of adm_metrics_counter(). */
 adm_err_t adm_app_routes(adm_app_t *app, adm_http_server_t *srv);
+
+/* Booking metrics: count one hold request outcome (result: a static label
+ * such as "created" or "sold_out"), one order event ("created", "paid",
+ * "cancelled", "refunded", "expired"), n tickets signed. No-ops until
+ * adm_app_routes() registered the counters, or without app->metrics. */
+void adm_app_count_hold(adm_app_t *app, const char *result);
+void adm_app_count_order(adm_app_t *app, const char *event, size_t n);
+void adm_app_count_tickets(adm_app_t *app, size_t n);
 
 /* Route tables, one per file (route-*.c); adm_app_routes calls them all. */
 adm_err_t adm_routes_accounts(adm_app_t *app, adm_http_server_t *srv);
@@ -183,8 +204,10 @@ typedef struct adm_reaper adm_reaper_t;
 
 /* One housekeeping pass at adm_app_now(app): adm_store_reap() (expired holds
  * and unpaid orders, sessions, idempotency records) and, when app->issuer is
- * set, adm_issuer_sign_unsigned() (tickets a crash left unsigned). *stats and
- * *n_signed may be NULL. Returns the first failure; both steps always run. */
+ * set, adm_issuer_sign_unsigned() (tickets a crash left unsigned), counted in
+ * admit_holds_expired_total, admit_orders_total{event="expired"} and
+ * admit_tickets_issued_total. *stats and *n_signed may be NULL. Returns the
+ * first failure; both steps always run. */
 adm_err_t adm_app_housekeep(adm_app_t *app, adm_reap_stats_t *stats, size_t *n_signed);
 
 /* Starts a thread that runs adm_app_housekeep() at once and then every

@@ -114,8 +114,11 @@ int main(int argc, char **argv)
         result = EXIT_STARTUP;
         goto out;
     }
-    app = (adm_app_t){.store = store, .cfg = cfg, .issuer = issuer, .payments = payments};
     rc = adm_metrics_new(&metrics);
+    if (rc == ADM_OK)
+        rc = adm_store_set_metrics(store, metrics);
+    app = (adm_app_t){
+        .store = store, .cfg = cfg, .issuer = issuer, .payments = payments, .metrics = metrics};
     if (rc == ADM_OK) {
         adm_config_to_http(cfg, &http_cfg);
         http_cfg.metrics = metrics;

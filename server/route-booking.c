@@ -229,7 +229,9 @@ static adm_err_t order_body(adm_app_t *app, int64_t user_id, int64_t order_id, j
     if (result != ADM_OK)
         goto out;
     if (o->state == ADM_ORDER_PAID && tickets_unsigned(tickets, n)) {
-        adm_err_t rc = adm_issuer_sign_order(app->issuer, order_id, now, NULL);
+        size_t n_signed = 0;
+        adm_err_t rc = adm_issuer_sign_order(app->issuer, order_id, now, &n_signed);
+        adm_app_count_tickets(app, n_signed);
         if (rc != ADM_OK)
             adm_log(ADM_LOG_WARN, "order %lld: signing tickets failed: %s", (long long)order_id,
                     adm_strerror(rc));
@@ -260,6 +262,27 @@ out:
 
 /* ---- holds ---- */
 
+/* The admit_holds_total result of a hold attempt (docs/api.md "Metrics"). */
+static const char *hold_result(adm_err_t rc)
+{
+    switch (rc) {
+    case ADM_OK:
+        return "created";
+    case ADM_ERR_NOT_FOUND:
+        return "not_found";
+    case ADM_ERR_STATE:
+        return "not_on_sale";
+    case ADM_ERR_SALE_CLOSED:
+        return "sale_closed";
+    case ADM_ERR_SOLD_OUT:
+        return "sold_out";
+    case ADM_ERR_LIMIT:
+        return "limit_exceeded";
+    default:
+        return "error";
+    }
+}
+
 static void holds_create(adm_http_req_t *req, void *ctx)
 {
     static const char *const fields[] = {"ticket_type_id", "quantity", NULL};
@@ -289,6 +312,7 @@ static void holds_create(adm_http_req_t *req, void *ctx)
         return;
     }
     if (quantity > ADM_STORE_QUANTITY_MAX) {
+        adm_app_count_hold(app, hold_result(ADM_ERR_LIMIT));
         adm_http_reply_error(req, 422, "limit_exceeded", "at most %d tickets can be held at once",
                              ADM_STORE_QUANTITY_MAX);
         return;
@@ -298,6 +322,7 @@ static void holds_create(adm_http_req_t *req, void *ctx)
     now = adm_app_now(app);
     rc = adm_store_hold_create(app->store, who.user_id, type_id, (int32_t)quantity, hold_ttl(app),
                                now, &hold);
+    adm_app_count_hold(app, hold_result(rc));
     switch (rc) {
     case ADM_OK:
         adm_idem_reply_json(req, app, idem, 201, hold_json(&hold, now));
@@ -421,8 +446,10 @@ static void orders_create(adm_http_req_t *req, void *ctx)
         return;
     }
     rc = adm_store_checkout(app->store, who.user_id, ptrs, n, 0, adm_app_now(app), order);
-    if (rc == ADM_OK)
+    if (rc == ADM_OK) {
+        adm_app_count_order(app, "created", 1);
         rc = order_body(app, who.user_id, order->id, &body);
+    }
     switch (rc) {
     case ADM_OK:
         adm_idem_reply_json(req, app, idem, 201, body);
@@ -514,8 +541,12 @@ static void finish_paid(adm_http_req_t *req, adm_app_t *app, adm_idem_ctx_t *ide
 
     rc = adm_store_order_pay(app->store, order->id, provider, pay->ref, now, NULL);
     if (rc == ADM_OK) {
+        size_t n_signed = 0;
         /* order_body() signs too; doing it here first gives the log line a cause */
-        adm_err_t sign = adm_issuer_sign_order(app->issuer, order->id, now, NULL);
+        adm_err_t sign = adm_issuer_sign_order(app->issuer, order->id, now, &n_signed);
+
+        adm_app_count_order(app, "paid", 1);
+        adm_app_count_tickets(app, n_signed);
         if (sign != ADM_OK)
             adm_log(ADM_LOG_WARN, "order %lld paid but not signed yet: %s", (long long)order->id,
                     adm_strerror(sign));
@@ -701,8 +732,10 @@ static void orders_cancel(adm_http_req_t *req, void *ctx)
         return;
     owner = who.role == ADM_ROLE_ORGANISER ? 0 : who.user_id;
     rc = adm_store_order_cancel(app->store, owner, id, adm_app_now(app));
-    if (rc == ADM_OK)
+    if (rc == ADM_OK) {
+        adm_app_count_order(app, "cancelled", 1);
         rc = order_body(app, owner, id, &body);
+    }
     if (rc == ADM_OK)
         adm_idem_reply_json(req, app, idem, 200, body);
     else
@@ -756,10 +789,11 @@ static void orders_refund(adm_http_req_t *req, void *ctx)
                              pay.message[0] ? pay.message : "no reason given");
         goto out;
     }
-    if (rc == ADM_OK)
-        rc = adm_store_order_refund(app->store, id, adm_app_now(app), &revoked);
-    if (rc == ADM_OK)
+    if (rc == ADM_OK &&
+        (rc = adm_store_order_refund(app->store, id, adm_app_now(app), &revoked)) == ADM_OK) {
+        adm_app_count_order(app, "refunded", 1);
         rc = order_body(app, 0, id, &body);
+    }
     if (rc == ADM_OK && json_object_set_new(body, "revoked", json_integer((json_int_t)revoked)))
         rc = ADM_ERR_NOMEM;
     if (rc == ADM_OK) {
@@ -792,7 +826,9 @@ static bool load_ticket(adm_http_req_t *req, adm_app_t *app, const adm_principal
         rc = ADM_ERR_NOT_FOUND;
     if (rc == ADM_OK && t->status == ADM_TICKET_VALID && t->token[0] == '\0') {
         adm_err_t sign = adm_issuer_sign_ticket(app->issuer, t, adm_app_now(app));
-        if (sign != ADM_OK)
+        if (sign == ADM_OK)
+            adm_app_count_tickets(app, 1);
+        else
             adm_log(ADM_LOG_WARN, "ticket %lld: signing failed: %s", (long long)id,
                     adm_strerror(sign));
     }

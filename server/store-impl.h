@@ -23,9 +23,27 @@
 
 #define ADM_STORE_LIKE_ESCAPE '!'
 
+/* Which server ran a piece of a backend's work (admit_store_queries_total). */
+typedef enum adm_store_role {
+    ADM_STORE_ROLE_PRIMARY = 0,
+    ADM_STORE_ROLE_REPLICA = 1,
+} adm_store_role_t;
+
+/* Callbacks from a backend into store.c, given to open and valid until
+ * close (the backend keeps a copy). note_query is never NULL; the backend
+ * calls it once per transaction attempt: each time it runs an op's body on a
+ * pooled connection (a write transaction, or the autocommit reads of one
+ * read op), with the role of the server that connection belongs to, so a
+ * retry or a replica read that falls back to the primary counts again. It is
+ * cheap, thread-safe and never blocks for long. */
+typedef struct adm_store_hooks {
+    void (*note_query)(void *ctx, adm_store_role_t role);
+    void *ctx;
+} adm_store_hooks_t;
+
 typedef struct adm_store_ops {
     const char *name;
-    adm_err_t (*open)(const adm_store_config_t *cfg, void **be);
+    adm_err_t (*open)(const adm_store_config_t *cfg, const adm_store_hooks_t *hooks, void **be);
     void (*close)(void *be);
     adm_err_t (*ping)(void *be);
     adm_err_t (*write_position)(void *be, char *out, size_t cap);

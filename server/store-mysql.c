@@ -28,6 +28,8 @@
 #define LAG_DEFAULT_S 5
 #define CONNECT_TIMEOUT_S 3 /* per connection attempt */
 #define READ_TIMEOUT_S 60   /* a server that stops answering mid-query */
+#define REPLICA_READ_TIMEOUT_S 5 /* replicas only serve short catalog reads: a hung
+                                  * one fails fast and the read reruns on the primary */
 #define WRITE_TIMEOUT_S 30
 #define LOCK_WAIT_S 10     /* innodb_lock_wait_timeout of our sessions */
 #define CHECKOUT_WAIT_S 10 /* waiting for a free pooled connection */
@@ -762,7 +764,8 @@ typedef struct be {
     bool stopping;
     pthread_t monitor;
     bool monitor_running;
-    MYSQL *mon_primary; /* the monitor's connection to the primary */
+    MYSQL *mon_primary;      /* the monitor's connection to the primary */
+    adm_store_hooks_t hooks; /* from store.c: run_tx reports the role of each attempt */
 } be_t;
 
 /* The position of the last write this thread committed, per store (see
@@ -933,7 +936,10 @@ static void conn_free(conn_t *c)
 static adm_err_t conn_connect(conn_t *c)
 {
     conn_disconnect(c);
-    return dial(&c->srv->dsn, CONNECT_TIMEOUT_S, READ_TIMEOUT_S, &c->db);
+    bool replica = strcmp(c->srv->role, "replica") == 0;
+
+    return dial(&c->srv->dsn, CONNECT_TIMEOUT_S, replica ? REPLICA_READ_TIMEOUT_S : READ_TIMEOUT_S,
+                &c->db);
 }
 
 /* Runs constant SQL text without inputs (transaction control, DDL) and
@@ -1761,6 +1767,10 @@ static adm_err_t run_tx(be_t *be, enum tx_kind kind, adm_read_t rd, body_fn fn, 
         if (c == NULL && (result = checkout(&be->primary, &c)) != ADM_OK)
             break;
         on_replica = c->srv != &be->primary;
+        /* per attempt, on the server whose pool c came from (route_read's
+         * MASTER_GTID_WAIT probe is routing, not counted) */
+        be->hooks.note_query(be->hooks.ctx,
+                             on_replica ? ADM_STORE_ROLE_REPLICA : ADM_STORE_ROLE_PRIMARY);
         result = attempt(c, kind, fn, arg, &unsure);
         lost = c->lost;
         if (on_replica && lost)
@@ -1882,7 +1892,7 @@ static void my_close(void *p)
     free(be);
 }
 
-static adm_err_t my_open(const adm_store_config_t *cfg, void **out)
+static adm_err_t my_open(const adm_store_config_t *cfg, const adm_store_hooks_t *hooks, void **out)
 {
     adm_err_t result = ADM_ERR_NOMEM;
     size_t pool = cfg->pool_size > 0 ? (size_t)cfg->pool_size : POOL_DEFAULT;
@@ -1898,6 +1908,7 @@ static adm_err_t my_open(const adm_store_config_t *cfg, void **out)
     if (be == NULL)
         goto out;
     be->id = atomic_fetch_add(&next_store_id, 1);
+    be->hooks = *hooks;
     be->max_lag_s = cfg->replica_max_lag_s > 0 ? cfg->replica_max_lag_s : LAG_DEFAULT_S;
     if (pthread_mutex_init(&be->health_mu, NULL) != 0)
         goto out;

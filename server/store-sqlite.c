@@ -442,6 +442,7 @@ typedef struct be {
     conn_t **idle;
     size_t n_idle;
     bool sync_ok, write_ok;
+    adm_store_hooks_t hooks; /* from store.c: every transaction is the primary's */
 } be_t;
 
 static adm_err_t map_rc(int rc)
@@ -671,6 +672,7 @@ static adm_err_t run_tx(be_t *be, enum tx_kind kind, body_fn fn, void *arg)
          attempt++) {
         bool keep = false;
 
+        be->hooks.note_query(be->hooks.ctx, ADM_STORE_ROLE_PRIMARY); /* one database */
         result = run_q(c, kind == TX_READ ? Q_BEGIN : Q_BEGIN_WRITE);
         if (result != ADM_OK)
             continue;
@@ -860,7 +862,7 @@ static void sq_close(void *p)
     free(be);
 }
 
-static adm_err_t sq_open(const adm_store_config_t *cfg, void **out)
+static adm_err_t sq_open(const adm_store_config_t *cfg, const adm_store_hooks_t *hooks, void **out)
 {
     adm_err_t result = ADM_ERR_NOMEM;
     size_t pool = cfg->pool_size > 0 ? (size_t)cfg->pool_size : POOL_DEFAULT;
@@ -875,6 +877,7 @@ static adm_err_t sq_open(const adm_store_config_t *cfg, void **out)
     be = calloc(1, sizeof *be);
     if (be == NULL)
         goto out;
+    be->hooks = *hooks;
     if (pthread_mutex_init(&be->mu, NULL) != 0)
         goto out;
     if (pthread_cond_init(&be->cv, NULL) != 0) {

@@ -1,11 +1,13 @@
 /* store.c: the backend-neutral half of the store: checks and normalises every
  * argument once, then dispatches through the backend's ops table
- * (store-impl.h). No SQL here; each backend file owns its queries. */
+ * (store-impl.h), counting and timing each call for the metrics.
+ * No SQL here; each backend file owns its queries. */
 #include "server/store.h"
 
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -15,7 +17,96 @@
 struct adm_store {
     const adm_store_ops_t *ops;
     void *be;
+    /* set by adm_store_set_metrics() before the store is shared; NULL = off */
+    adm_counter_t *m_queries;       /* admit_store_queries_total{backend,role} */
+    adm_counter_t *m_ops;           /* admit_store_operations_total{backend,op,result} */
+    adm_histogram_t *m_op_duration; /* admit_store_operation_duration_seconds{backend,op} */
 };
+
+/* ---- metrics ---- */
+
+/* adm_store_hooks_t.note_query: ctx is the adm_store_t. */
+static void note_query(void *ctx, adm_store_role_t role)
+{
+    adm_store_t *st = ctx;
+    const char *labels[2];
+
+    if (st->m_queries == NULL)
+        return;
+    labels[0] = st->ops->name;
+    labels[1] = role == ADM_STORE_ROLE_REPLICA ? "replica" : "primary";
+    adm_counter_inc(st->m_queries, labels);
+}
+
+/* Monotonic nanoseconds when the store records metrics, else 0 (no clock read). */
+static uint64_t op_start(const adm_store_t *st)
+{
+    struct timespec ts;
+
+    if (st->m_ops == NULL)
+        return 0;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Counts and times one backend call that started at t0 (op_start()). */
+static void op_done(adm_store_t *st, const char *op, uint64_t t0, adm_err_t result)
+{
+    const char *labels[3];
+    uint64_t t1;
+
+    if (st->m_ops == NULL)
+        return;
+    t1 = op_start(st);
+    labels[0] = st->ops->name;
+    labels[1] = op;
+    labels[2] = adm_err_name(result); /* "ok", "sold_out", "store_unavailable", ... */
+    adm_counter_inc(st->m_ops, labels);
+    adm_histogram_observe(st->m_op_duration, labels, t1 > t0 ? (double)(t1 - t0) / 1e9 : 0.0);
+}
+
+/* result = backend op `op` of st with the arguments after st->be, counted and
+ * timed under the op's name in the ops table ("hold_create", "order_get"). */
+#define BACKEND(result, st, op, ...)                                                               \
+    do {                                                                                           \
+        uint64_t t0_ = op_start(st);                                                               \
+        (result) = (st)->ops->op((st)->be, __VA_ARGS__);                                           \
+        op_done((st), #op, t0_, (result));                                                         \
+    } while (0)
+
+adm_err_t adm_store_set_metrics(adm_store_t *st, adm_metrics_t *m)
+{
+    static const char *const query_labels[] = {"backend", "role"};
+    static const char *const op_labels[] = {"backend", "op", "result"};
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+    adm_counter_t *queries = NULL, *ops = NULL;
+    adm_histogram_t *duration = NULL;
+
+    if (st == NULL)
+        goto out;
+    result = ADM_OK;
+    if (m != NULL &&
+        ((result = adm_metrics_counter(m, "admit_store_queries_total",
+                                       "Store transaction attempts, by backend and the role of "
+                                       "the database server that ran them.",
+                                       2, query_labels, &queries)) != ADM_OK ||
+         (result = adm_metrics_counter(m, "admit_store_operations_total",
+                                       "Store operations, by backend, operation and result.", 3,
+                                       op_labels, &ops)) != ADM_OK ||
+         (result = adm_metrics_histogram(m, "admit_store_operation_duration_seconds",
+                                         "Time a store operation took, retries included, by "
+                                         "backend and operation.",
+                                         2, op_labels, ADM_METRICS_LATENCY_BUCKETS,
+                                         ADM_METRICS_LATENCY_N_BUCKETS, &duration)) != ADM_OK)) {
+        queries = ops = NULL; /* all or nothing */
+        duration = NULL;
+    }
+    st->m_queries = queries;
+    st->m_ops = ops;
+    st->m_op_duration = duration;
+out:
+    return result;
+}
 
 /* ---- argument checks ---- */
 
@@ -254,6 +345,7 @@ adm_err_t adm_store_open(const adm_store_config_t *cfg, adm_store_t **out)
 {
     adm_err_t result = ADM_OK;
     adm_store_t *st = NULL;
+    adm_store_hooks_t hooks;
 
     if (out == NULL || cfg == NULL) {
         result = ADM_ERR_INVALID_ARG;
@@ -285,7 +377,8 @@ adm_err_t adm_store_open(const adm_store_config_t *cfg, adm_store_t **out)
         result = ADM_ERR_CONFIG; /* unknown, or not built in */
         goto out;
     }
-    if ((result = st->ops->open(cfg, &st->be)) != ADM_OK)
+    hooks = (adm_store_hooks_t){.note_query = note_query, .ctx = st}; /* copied by open */
+    if ((result = st->ops->open(cfg, &hooks, &st->be)) != ADM_OK)
         goto out;
     *out = st;
     st = NULL;
@@ -304,7 +397,16 @@ void adm_store_close(adm_store_t *st)
 
 adm_err_t adm_store_ping(adm_store_t *st)
 {
-    return st ? st->ops->ping(st->be) : ADM_ERR_INVALID_ARG;
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+    uint64_t t0;
+
+    if (st == NULL)
+        goto out;
+    t0 = op_start(st);
+    result = st->ops->ping(st->be);
+    op_done(st, "ping", t0, result);
+out:
+    return result;
 }
 
 const char *adm_store_backend_name(const adm_store_t *st)
@@ -319,7 +421,7 @@ adm_err_t adm_store_write_position(adm_store_t *st, char *out, size_t cap)
     if (st == NULL || out == NULL || cap == 0)
         goto out;
     out[0] = '\0';
-    result = st->ops->write_position(st->be, out, cap);
+    BACKEND(result, st, write_position, out, cap);
     if (result != ADM_OK)
         out[0] = '\0';
 out:
@@ -333,7 +435,7 @@ adm_err_t adm_store_schema_version(adm_store_t *st, int *version)
     if (st == NULL || version == NULL)
         goto out;
     *version = 0;
-    result = st->ops->schema_version(st->be, version);
+    BACKEND(result, st, schema_version, version);
 out:
     return result;
 }
@@ -353,7 +455,7 @@ adm_err_t adm_store_venue_create(adm_store_t *st, const adm_venue_spec_t *spec, 
         goto out;
     v = *spec;
     v.address = or_empty(v.address);
-    result = st->ops->venue_create(st->be, &v, now, id);
+    BACKEND(result, st, venue_create, &v, now, id);
 out:
     return result;
 }
@@ -370,7 +472,7 @@ adm_err_t adm_store_venue_update(adm_store_t *st, int64_t id, const adm_venue_sp
         goto out;
     v = *spec;
     v.address = or_empty(v.address);
-    result = st->ops->venue_update(st->be, id, &v, now);
+    BACKEND(result, st, venue_update, id, &v, now);
 out:
     return result;
 }
@@ -383,7 +485,7 @@ adm_err_t adm_store_venue_get(adm_store_t *st, adm_read_t rd, int64_t id, adm_ve
         memset(out, 0, sizeof *out);
     if (st == NULL || out == NULL || id <= 0 || (result = check_read(rd)) != ADM_OK)
         goto out;
-    result = st->ops->venue_get(st->be, rd, id, out);
+    BACKEND(result, st, venue_get, rd, id, out);
     if (result != ADM_OK)
         memset(out, 0, sizeof *out);
 out:
@@ -414,7 +516,7 @@ adm_err_t adm_store_event_create(adm_store_t *st, const adm_event_spec_t *spec, 
     }
     e = *spec;
     event_defaults(&e);
-    result = st->ops->event_create(st->be, &e, now, id);
+    BACKEND(result, st, event_create, &e, now, id);
 out:
     return result;
 }
@@ -431,7 +533,7 @@ adm_err_t adm_store_event_update(adm_store_t *st, int64_t id, const adm_event_sp
         goto out;
     e = *spec;
     event_defaults(&e);
-    result = st->ops->event_update(st->be, id, &e, now);
+    BACKEND(result, st, event_update, id, &e, now);
 out:
     return result;
 }
@@ -443,7 +545,7 @@ adm_err_t adm_store_event_set_status(adm_store_t *st, int64_t id, adm_event_stat
 
     if (st == NULL || id <= 0 || now <= 0 || (unsigned)status > ADM_EVENT_ENDED)
         goto out;
-    result = st->ops->event_set_status(st->be, id, status, now);
+    BACKEND(result, st, event_set_status, id, status, now);
 out:
     return result;
 }
@@ -456,7 +558,7 @@ adm_err_t adm_store_event_get(adm_store_t *st, adm_read_t rd, int64_t id, adm_ev
         memset(out, 0, sizeof *out);
     if (st == NULL || out == NULL || id <= 0 || (result = check_read(rd)) != ADM_OK)
         goto out;
-    result = st->ops->event_get(st->be, rd, id, out);
+    BACKEND(result, st, event_get, rd, id, out);
     if (result != ADM_OK)
         memset(out, 0, sizeof *out);
 out:
@@ -515,7 +617,7 @@ adm_err_t adm_store_event_search(adm_store_t *st, adm_read_t rd, const adm_event
     } else {
         nq.text = NULL;
     }
-    result = st->ops->event_search(st->be, rd, &nq, events, n, next);
+    BACKEND(result, st, event_search, rd, &nq, events, n, next);
     if (result != ADM_OK) {
         free(*events);
         *events = NULL;
@@ -540,7 +642,7 @@ adm_err_t adm_store_ticket_type_create(adm_store_t *st, const adm_ticket_type_sp
         result = ADM_ERR_INVALID_ARG;
         goto out;
     }
-    result = st->ops->type_create(st->be, spec, now, id);
+    BACKEND(result, st, type_create, spec, now, id);
 out:
     return result;
 }
@@ -554,7 +656,7 @@ adm_err_t adm_store_ticket_type_update(adm_store_t *st, int64_t id,
         goto out;
     if ((result = check_type(spec)) != ADM_OK)
         goto out;
-    result = st->ops->type_update(st->be, id, spec, now);
+    BACKEND(result, st, type_update, id, spec, now);
 out:
     return result;
 }
@@ -568,7 +670,7 @@ adm_err_t adm_store_ticket_type_get(adm_store_t *st, adm_read_t rd, int64_t id,
         memset(out, 0, sizeof *out);
     if (st == NULL || out == NULL || id <= 0 || (result = check_read(rd)) != ADM_OK)
         goto out;
-    result = st->ops->type_get(st->be, rd, id, out);
+    BACKEND(result, st, type_get, rd, id, out);
     if (result != ADM_OK)
         memset(out, 0, sizeof *out);
 out:
@@ -602,7 +704,7 @@ adm_err_t adm_store_ticket_type_list(adm_store_t *st, adm_read_t rd, int64_t eve
     if (st == NULL || types == NULL || n == NULL || event_id <= 0 ||
         (result = check_read(rd)) != ADM_OK)
         goto out;
-    result = st->ops->type_list(st->be, rd, event_id, types, n);
+    BACKEND(result, st, type_list, rd, event_id, types, n);
     LIST_GUARD(result, types, n);
 out:
     return result;
@@ -617,7 +719,7 @@ adm_err_t adm_store_availability(adm_store_t *st, adm_read_t rd, int64_t type_id
         memset(out, 0, sizeof *out);
     if (st == NULL || out == NULL || type_id <= 0 || (result = check_read(rd)) != ADM_OK)
         goto out;
-    result = st->ops->availability(st->be, rd, type_id, out);
+    BACKEND(result, st, availability, rd, type_id, out);
     if (result != ADM_OK)
         memset(out, 0, sizeof *out);
 out:
@@ -642,7 +744,7 @@ adm_err_t adm_store_hold_create(adm_store_t *st, int64_t user_id, int64_t type_i
         goto out;
     }
     adm_store_random_hold_id(id);
-    result = st->ops->hold_create(st->be, id, user_id, type_id, quantity, ttl_s, now, out);
+    BACKEND(result, st, hold_create, id, user_id, type_id, quantity, ttl_s, now, out);
     if (result != ADM_OK)
         memset(out, 0, sizeof *out);
 out:
@@ -667,7 +769,7 @@ adm_err_t adm_store_hold_get(adm_store_t *st, int64_t user_id, const char *hold_
         result = ADM_ERR_NOT_FOUND; /* nobody's hold has that id */
         goto out;
     }
-    result = st->ops->hold_get(st->be, user_id, id, out);
+    BACKEND(result, st, hold_get, user_id, id, out);
     if (result != ADM_OK)
         memset(out, 0, sizeof *out);
 out:
@@ -685,7 +787,7 @@ adm_err_t adm_store_hold_release(adm_store_t *st, int64_t user_id, const char *h
         result = ADM_ERR_NOT_FOUND;
         goto out;
     }
-    result = st->ops->hold_release(st->be, user_id, hold_id, now);
+    BACKEND(result, st, hold_release, user_id, hold_id, now);
 out:
     return result;
 }
@@ -699,7 +801,7 @@ adm_err_t adm_store_reap_holds(adm_store_t *st, int64_t now, size_t *released)
         *released = 0;
     if (st == NULL || now <= 0)
         goto out;
-    result = st->ops->reap_holds(st->be, now, &holds, &orders);
+    BACKEND(result, st, reap_holds, now, &holds, &orders);
     if (released != NULL)
         *released = holds + orders;
 out:
@@ -715,9 +817,9 @@ adm_err_t adm_store_reap(adm_store_t *st, int64_t now, adm_reap_stats_t *stats)
         memset(stats, 0, sizeof *stats);
     if (st == NULL || now <= 0)
         goto out;
-    result = st->ops->reap_holds(st->be, now, &s.holds, &s.orders);
+    BACKEND(result, st, reap_holds, now, &s.holds, &s.orders);
     if (result == ADM_OK)
-        result = st->ops->reap_other(st->be, now, &s.sessions, &s.idempotency);
+        BACKEND(result, st, reap_other, now, &s.sessions, &s.idempotency);
     if (stats != NULL)
         *stats = s;
 out:
@@ -753,7 +855,7 @@ adm_err_t adm_store_checkout(adm_store_t *st, int64_t user_id, const char *const
     }
     if (pay_ttl_s == 0)
         pay_ttl_s = ADM_STORE_PAY_TTL_DEFAULT;
-    result = st->ops->checkout(st->be, user_id, hold_ids, n, pay_ttl_s, now, out);
+    BACKEND(result, st, checkout, user_id, hold_ids, n, pay_ttl_s, now, out);
     if (result != ADM_OK)
         memset(out, 0, sizeof *out);
 out:
@@ -789,8 +891,8 @@ adm_err_t adm_store_order_pay(adm_store_t *st, int64_t order_id, const char *pro
     if ((result = check_word(provider_ref, ADM_STORE_PROVIDER_REF_MAX)) != ADM_OK)
         goto out;
     memset(&scratch, 0, sizeof scratch);
-    result = st->ops->order_pay(st->be, order_id, provider, provider_ref, now,
-                                out != NULL ? out : &scratch);
+    BACKEND(result, st, order_pay, order_id, provider, provider_ref, now,
+            out != NULL ? out : &scratch);
     if (result != ADM_OK && out != NULL)
         memset(out, 0, sizeof *out);
 out:
@@ -804,7 +906,7 @@ adm_err_t adm_store_order_cancel(adm_store_t *st, int64_t user_id, int64_t order
 
     if (st == NULL || user_id < 0 || order_id <= 0 || now <= 0)
         goto out;
-    result = st->ops->order_cancel(st->be, user_id, order_id, now);
+    BACKEND(result, st, order_cancel, user_id, order_id, now);
 out:
     return result;
 }
@@ -819,7 +921,7 @@ adm_err_t adm_store_order_refund(adm_store_t *st, int64_t order_id, int64_t now,
         *revoked = 0;
     if (st == NULL || order_id <= 0 || now <= 0)
         goto out;
-    result = st->ops->order_refund(st->be, order_id, now, &count);
+    BACKEND(result, st, order_refund, order_id, now, &count);
     if (result == ADM_OK && revoked != NULL)
         *revoked = count;
 out:
@@ -836,7 +938,7 @@ adm_err_t adm_store_order_get(adm_store_t *st, adm_read_t rd, int64_t user_id, i
     if (st == NULL || out == NULL || user_id < 0 || order_id <= 0 ||
         (result = check_read(rd)) != ADM_OK)
         goto out;
-    result = st->ops->order_get(st->be, rd, user_id, order_id, NULL, out);
+    BACKEND(result, st, order_get, rd, user_id, order_id, NULL, out);
     if (result != ADM_OK)
         memset(out, 0, sizeof *out);
 out:
@@ -858,7 +960,7 @@ adm_err_t adm_store_order_get_by_code(adm_store_t *st, adm_read_t rd, int64_t us
         result = ADM_ERR_NOT_FOUND; /* no order has such a code */
         goto out;
     }
-    result = st->ops->order_get(st->be, rd, user_id, 0, norm, out);
+    BACKEND(result, st, order_get, rd, user_id, 0, norm, out);
     if (result != ADM_OK)
         memset(out, 0, sizeof *out);
 out:
@@ -875,8 +977,8 @@ adm_err_t adm_store_order_list(adm_store_t *st, adm_read_t rd, int64_t user_id,
     if (st == NULL || orders == NULL || n == NULL || user_id <= 0 || before_id < 0 ||
         limit > ADM_STORE_PAGE_MAX || (result = check_read(rd)) != ADM_OK)
         goto out;
-    result = st->ops->order_list(st->be, rd, user_id, before_id,
-                                 limit ? limit : ADM_STORE_PAGE_DEFAULT, orders, n);
+    BACKEND(result, st, order_list, rd, user_id, before_id,
+            limit ? limit : ADM_STORE_PAGE_DEFAULT, orders, n);
     LIST_GUARD(result, orders, n);
 out:
     return result;
@@ -891,7 +993,7 @@ adm_err_t adm_store_order_tickets(adm_store_t *st, adm_read_t rd, int64_t user_i
     if (st == NULL || tickets == NULL || n == NULL || user_id < 0 || order_id <= 0 ||
         (result = check_read(rd)) != ADM_OK)
         goto out;
-    result = st->ops->order_tickets(st->be, rd, user_id, order_id, tickets, n);
+    BACKEND(result, st, order_tickets, rd, user_id, order_id, tickets, n);
     LIST_GUARD(result, tickets, n);
 out:
     return result;
@@ -906,7 +1008,7 @@ adm_err_t adm_store_ticket_get(adm_store_t *st, adm_read_t rd, int64_t ticket_id
         memset(out, 0, sizeof *out);
     if (st == NULL || out == NULL || ticket_id <= 0 || (result = check_read(rd)) != ADM_OK)
         goto out;
-    result = st->ops->ticket_get(st->be, rd, ticket_id, out);
+    BACKEND(result, st, ticket_get, rd, ticket_id, out);
     if (result != ADM_OK)
         memset(out, 0, sizeof *out);
 out:
@@ -931,7 +1033,7 @@ adm_err_t adm_store_ticket_set_token(adm_store_t *st, int64_t ticket_id, uint32_
     for (size_t i = 0; i < len; i++)
         if (token[i] < 0x20 || token[i] > 0x7e)
             goto out;
-    result = st->ops->ticket_set_token(st->be, ticket_id, key_id, token);
+    BACKEND(result, st, ticket_set_token, ticket_id, key_id, token);
 out:
     return result;
 }
@@ -944,8 +1046,8 @@ adm_err_t adm_store_ticket_list_unsigned(adm_store_t *st, size_t limit,
     LIST_INIT(tickets, n);
     if (st == NULL || tickets == NULL || n == NULL || limit > ADM_STORE_PAGE_MAX)
         goto out;
-    result = st->ops->ticket_list_unsigned(st->be, limit ? limit : ADM_STORE_PAGE_DEFAULT,
-                                           tickets, n);
+    BACKEND(result, st, ticket_list_unsigned, limit ? limit : ADM_STORE_PAGE_DEFAULT,
+            tickets, n);
     LIST_GUARD(result, tickets, n);
 out:
     return result;
@@ -961,7 +1063,7 @@ adm_err_t adm_store_ticket_revoke(adm_store_t *st, int64_t ticket_id, int64_t no
         *seq = 0;
     if (st == NULL || ticket_id <= 0 || now <= 0)
         goto out;
-    result = st->ops->ticket_revoke(st->be, ticket_id, now, &s);
+    BACKEND(result, st, ticket_revoke, ticket_id, now, &s);
     if (result == ADM_OK && seq != NULL)
         *seq = s;
 out:
@@ -978,8 +1080,8 @@ adm_err_t adm_store_revocations_since(adm_store_t *st, adm_read_t rd, int64_t ev
     if (st == NULL || revs == NULL || n == NULL || event_id <= 0 || after_seq < 0 ||
         limit > ADM_STORE_REVOCATIONS_PAGE_MAX || (result = check_read(rd)) != ADM_OK)
         goto out;
-    result = st->ops->revocations_since(st->be, rd, event_id, after_seq,
-                                        limit ? limit : ADM_STORE_REVOCATIONS_PAGE_MAX, revs, n);
+    BACKEND(result, st, revocations_since, rd, event_id, after_seq,
+            limit ? limit : ADM_STORE_REVOCATIONS_PAGE_MAX, revs, n);
     LIST_GUARD(result, revs, n);
 out:
     return result;
@@ -1011,7 +1113,7 @@ adm_err_t adm_store_user_create(adm_store_t *st, const adm_user_spec_t *spec, in
     u = *spec;
     u.email = email;
     u.display_name = or_empty(u.display_name);
-    result = st->ops->user_create(st->be, &u, now, id);
+    BACKEND(result, st, user_create, &u, now, id);
 out:
     return result;
 }
@@ -1024,7 +1126,7 @@ adm_err_t adm_store_user_get(adm_store_t *st, adm_read_t rd, int64_t id, adm_use
         memset(out, 0, sizeof *out);
     if (st == NULL || out == NULL || id <= 0 || (result = check_read(rd)) != ADM_OK)
         goto out;
-    result = st->ops->user_get(st->be, rd, id, NULL, out);
+    BACKEND(result, st, user_get, rd, id, NULL, out);
     if (result != ADM_OK)
         memset(out, 0, sizeof *out);
 out:
@@ -1040,7 +1142,7 @@ adm_err_t adm_store_user_find_email(adm_store_t *st, const char *email, adm_user
         memset(out, 0, sizeof *out);
     if (st == NULL || out == NULL || (result = normalise_email(email, norm)) != ADM_OK)
         goto out;
-    result = st->ops->user_get(st->be, ADM_READ_HINT_PRIMARY, 0, norm, out);
+    BACKEND(result, st, user_get, ADM_READ_HINT_PRIMARY, 0, norm, out);
     if (result != ADM_OK)
         memset(out, 0, sizeof *out);
 out:
@@ -1053,7 +1155,7 @@ adm_err_t adm_store_user_set_password(adm_store_t *st, int64_t id, const char *p
 
     if (st == NULL || id <= 0 || (result = check_pwhash(password_hash)) != ADM_OK)
         goto out;
-    result = st->ops->user_set_password(st->be, id, password_hash);
+    BACKEND(result, st, user_set_password, id, password_hash);
 out:
     return result;
 }
@@ -1074,7 +1176,7 @@ adm_err_t adm_store_session_create(adm_store_t *st,
     if (st == NULL || token_hash == NULL || user_id <= 0 || now <= 0 || expires_at <= now)
         goto out;
     hash_hex(token_hash, hex);
-    result = st->ops->session_create(st->be, hex, user_id, now, expires_at);
+    BACKEND(result, st, session_create, hex, user_id, now, expires_at);
 out:
     return result;
 }
@@ -1091,7 +1193,7 @@ adm_err_t adm_store_session_lookup(adm_store_t *st,
     if (st == NULL || token_hash == NULL || out == NULL || now <= 0)
         goto out;
     hash_hex(token_hash, hex);
-    result = st->ops->session_lookup(st->be, hex, now, out);
+    BACKEND(result, st, session_lookup, hex, now, out);
     if (result != ADM_OK)
         memset(out, 0, sizeof *out);
 out:
@@ -1107,7 +1209,7 @@ adm_err_t adm_store_session_delete(adm_store_t *st,
     if (st == NULL || token_hash == NULL)
         goto out;
     hash_hex(token_hash, hex);
-    result = st->ops->session_delete(st->be, hex);
+    BACKEND(result, st, session_delete, hex);
 out:
     return result;
 }
@@ -1146,8 +1248,8 @@ adm_err_t adm_store_idem_put(adm_store_t *st, const char *scope, const char *key
         (result = check_word(fingerprint, ADM_STORE_IDEM_FINGERPRINT_MAX)) != ADM_OK ||
         (result = check_body(body, body_len)) != ADM_OK)
         goto out;
-    result = st->ops->idem_put(st->be, scope, key, fingerprint, status, body ? body : "",
-                               body_len, now);
+    BACKEND(result, st, idem_put, scope, key, fingerprint, status, body ? body : "",
+            body_len, now);
 out:
     return result;
 }
@@ -1162,7 +1264,7 @@ adm_err_t adm_store_idem_complete(adm_store_t *st, const char *scope, const char
     if ((result = check_idem(scope, key)) != ADM_OK ||
         (result = check_body(body, body_len)) != ADM_OK)
         goto out;
-    result = st->ops->idem_complete(st->be, scope, key, status, body ? body : "", body_len, now);
+    BACKEND(result, st, idem_complete, scope, key, status, body ? body : "", body_len, now);
 out:
     return result;
 }
@@ -1176,7 +1278,7 @@ adm_err_t adm_store_idem_get(adm_store_t *st, const char *scope, const char *key
         memset(out, 0, sizeof *out);
     if (st == NULL || out == NULL || now <= 0 || (result = check_idem(scope, key)) != ADM_OK)
         goto out;
-    result = st->ops->idem_get(st->be, scope, key, now, out);
+    BACKEND(result, st, idem_get, scope, key, now, out);
     if (result != ADM_OK) {
         free(out->body);
         memset(out, 0, sizeof *out);
@@ -1194,7 +1296,7 @@ adm_err_t adm_store_event_key_add(adm_store_t *st, int64_t event_id, uint32_t ki
 
     if (st == NULL || event_id <= 0 || kid == 0 || seed == NULL || now <= 0)
         goto out;
-    result = st->ops->event_key_add(st->be, event_id, kid, seed, now);
+    BACKEND(result, st, event_key_add, event_id, kid, seed, now);
 out:
     return result;
 }
@@ -1216,7 +1318,7 @@ adm_err_t adm_store_event_key_list(adm_store_t *st, adm_read_t rd, int64_t event
     if (st == NULL || keys == NULL || n == NULL || event_id <= 0 ||
         (result = check_read(rd)) != ADM_OK)
         goto out;
-    result = st->ops->event_key_list(st->be, rd, event_id, keys, n);
+    BACKEND(result, st, event_key_list, rd, event_id, keys, n);
     if (result != ADM_OK) {
         adm_store_event_keys_free(*keys, *n);
         *keys = NULL;
@@ -1233,7 +1335,7 @@ adm_err_t adm_store_event_key_retire(adm_store_t *st, int64_t event_id, uint32_t
 
     if (st == NULL || event_id <= 0 || kid == 0 || now <= 0)
         goto out;
-    result = st->ops->event_key_retire(st->be, event_id, kid, now);
+    BACKEND(result, st, event_key_retire, event_id, kid, now);
 out:
     return result;
 }
@@ -1249,7 +1351,7 @@ adm_err_t adm_store_sales_by_type(adm_store_t *st, adm_read_t rd, int64_t event_
     if (st == NULL || rows == NULL || n == NULL || event_id <= 0 ||
         (result = check_read(rd)) != ADM_OK)
         goto out;
-    result = st->ops->sales_by_type(st->be, rd, event_id, rows, n);
+    BACKEND(result, st, sales_by_type, rd, event_id, rows, n);
     LIST_GUARD(result, rows, n);
 out:
     return result;

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "server/metrics.h"
 #include "sync/err.h"
 #include "sync/token.h"
 
@@ -46,6 +47,20 @@ adm_err_t adm_store_ping(adm_store_t *st);
 
 /* Backend name for metrics and logs: "sqlite" or "mysql". */
 const char *adm_store_backend_name(const adm_store_t *st);
+
+/* Records the store's metrics into m (borrowed: it must outlive the store):
+ *   admit_store_queries_total{backend,role}: transaction attempts by the
+ *     role ("primary" or "replica") of the database server that ran them;
+ *   admit_store_operations_total{backend,op,result}: calls that reached the
+ *     backend, by operation ("hold_create", ...) and result ("ok" or the
+ *     adm_err_name() of the error);
+ *   admit_store_operation_duration_seconds{backend,op}: their latency.
+ * Call it after adm_store_open() and before other threads use the store;
+ * NULL m turns recording off. Registering again in the same registry is
+ * fine. ADM_ERR_INVALID_ARG for a NULL st; the errors of
+ * adm_metrics_counter() (ADM_ERR_EXISTS, ADM_ERR_TOO_BIG, ADM_ERR_NOMEM),
+ * after which the store records nothing. */
+adm_err_t adm_store_set_metrics(adm_store_t *st, adm_metrics_t *m);
 
 /* ------------------------------------------------------------------------
  * Conventions for everything below (docs/store.md has the full model).

@@ -1204,6 +1204,111 @@ static void test_concurrent_buyers(void)
     stop(w);
 }
 
+/* The value of one series ("name{labels}" exactly as rendered) in a
+ * Prometheus text exposition; -1 when absent. */
+static long long metric(const char *text, const char *series)
+{
+    size_t n = strlen(series);
+    const char *line = text;
+
+    while (line != NULL && *line != '\0') {
+        if (strncmp(line, series, n) == 0 && line[n] == ' ')
+            return strtoll(line + n + 1, NULL, 10);
+        line = strchr(line, '\n');
+        if (line != NULL)
+            line++;
+    }
+    return -1;
+}
+
+/* GET /metrics after a booking flow: holds, orders, tickets, store queries
+ * and operations, and what housekeeping expired. */
+static void test_metrics(void)
+{
+    struct world wb, *w = &wb;
+    json_t *o, *h, *res;
+    adm_reap_stats_t reaped;
+    adm_api_resp_t r;
+    long status = 0;
+    char path[128], ct[128];
+    size_t n_signed = 0;
+    int64_t now = 1767225600;
+
+    start(w);
+    adm_api_set_now(w->api, now);
+    o = buy_free(w, w->cust, 2); /* hold created, order created and paid, 2 tickets */
+    snprintf(path, sizeof path, "/v1/orders/%lld/refund", num(o, "id"));
+    res = call(w, "POST", path, w->org, NULL, NULL, &status);
+    CHECK_INT(status, 200);
+    json_decref(res);
+    json_decref(o);
+    o = order_for(w, w->cust, w->free_type, 1);
+    snprintf(path, sizeof path, "/v1/orders/%lld/cancel", num(o, "id"));
+    res = call(w, "POST", path, w->cust, NULL, NULL, &status);
+    CHECK_INT(status, 200);
+    json_decref(res);
+    json_decref(o);
+    res = hold(w, w->cust, w->free_type, 11, NULL, &status); /* per-order max is 10 */
+    CHECK_INT(status, 422);
+    json_decref(res);
+    res = hold(w, w->cust, w->free_type, ADM_STORE_QUANTITY_MAX + 1, NULL, &status);
+    CHECK_INT(status, 422);
+    json_decref(res);
+    res = hold(w, w->cust, 999999, 1, NULL, &status);
+    CHECK_INT(status, 404);
+    json_decref(res);
+    /* a hold and an order left to expire, then a housekeeping pass */
+    h = hold(w, w->cust, w->free_type, 1, NULL, &status);
+    CHECK_INT(status, 201);
+    json_decref(h);
+    o = order_for(w, w->cust, w->free_type, 1);
+    json_decref(o);
+    adm_api_advance(w->api, ADM_STORE_PAY_TTL_DEFAULT + 1);
+    CHECK_ERR(adm_app_housekeep(&w->api->app, &reaped, &n_signed), ADM_OK);
+    CHECK_INT(reaped.holds, 1);
+    CHECK_INT(reaped.orders, 1);
+
+    CHECK_ERR(adm_api_request_raw(w->api, "GET", "/metrics", NULL, NULL, 0, NULL, NULL, &r),
+              ADM_OK);
+    CHECK_INT(r.status, 200);
+    CHECK(adm_api_resp_header(&r, "Content-Type", ct, sizeof ct) != NULL);
+    CHECK_STR(ct, ADM_METRICS_CONTENT_TYPE);
+    CHECK(r.body != NULL);
+    if (r.body != NULL) {
+        CHECK(strstr(r.body, "# TYPE admit_holds_total counter\n") != NULL);
+        CHECK(strstr(r.body, "# TYPE admit_store_operation_duration_seconds histogram\n") != NULL);
+        CHECK_INT(metric(r.body, "admit_holds_total{result=\"created\"}"), 4);
+        CHECK_INT(metric(r.body, "admit_holds_total{result=\"limit_exceeded\"}"), 2);
+        CHECK_INT(metric(r.body, "admit_holds_total{result=\"not_found\"}"), 1);
+        CHECK_INT(metric(r.body, "admit_holds_total{result=\"sold_out\"}"), 0);
+        CHECK_INT(metric(r.body, "admit_holds_expired_total"), 1);
+        CHECK_INT(metric(r.body, "admit_orders_total{event=\"created\"}"), 3);
+        CHECK_INT(metric(r.body, "admit_orders_total{event=\"paid\"}"), 1);
+        CHECK_INT(metric(r.body, "admit_orders_total{event=\"refunded\"}"), 1);
+        CHECK_INT(metric(r.body, "admit_orders_total{event=\"cancelled\"}"), 1);
+        CHECK_INT(metric(r.body, "admit_orders_total{event=\"expired\"}"), 1);
+        CHECK_INT(metric(r.body, "admit_tickets_issued_total"), 2);
+        CHECK(metric(r.body, "admit_store_queries_total{backend=\"sqlite\",role=\"primary\"}") > 0);
+        CHECK_INT(metric(r.body, "admit_store_queries_total{backend=\"sqlite\",role=\"replica\"}"),
+                  -1);
+        CHECK_INT(metric(r.body, "admit_store_operations_total{backend=\"sqlite\",op="
+                                 "\"hold_create\",result=\"ok\"}"),
+                  4);
+        CHECK_INT(metric(r.body, "admit_store_operations_total{backend=\"sqlite\",op="
+                                 "\"hold_create\",result=\"limit_exceeded\"}"),
+                  1);
+        CHECK_INT(metric(r.body, "admit_store_operation_duration_seconds_count{backend="
+                                 "\"sqlite\",op=\"hold_create\"}"),
+                  6); /* 4 created, 1 over the per-order limit, 1 unknown type */
+        CHECK(metric(r.body, "admit_store_operations_total{backend=\"sqlite\",op="
+                             "\"order_pay\",result=\"ok\"}") == 1);
+        CHECK(metric(r.body, "admit_http_requests_total{route=\"holds.create\",method=\"POST\","
+                             "status=\"201\"}") == 4);
+    }
+    adm_api_resp_free(&r);
+    stop(w);
+}
+
 int main(void)
 {
     ADM_RUN(test_free_flow);
@@ -1219,5 +1324,6 @@ int main(void)
     ADM_RUN(test_idempotency);
     ADM_RUN(test_bad_input);
     ADM_RUN(test_concurrent_buyers);
+    ADM_RUN(test_metrics);
     return adm_test_done();
 }

@@ -29,6 +29,7 @@ static MYSQL *root_primary, *root_replica;
 static char db[64], db2[64];
 static char primary_url[1024], replica_url[1024], primary_url2[1024];
 static adm_store_t *st;
+static adm_metrics_t *metrics; /* st records into it */
 
 /* ---- helpers ---- */
 
@@ -273,22 +274,61 @@ static void test_socket_url(void)
     CHECK(s == NULL);
 }
 
-/* A row that exists only on the replica proves which server answered. */
+/* admit_store_queries_total{backend="mysql",role} from the test's registry. */
+static uint64_t queries(const char *role)
+{
+    static const char *const labels[] = {"backend", "role"};
+    const char *values[] = {"mysql", role};
+    adm_counter_t *c = NULL;
+
+    CHECK_ERR(adm_metrics_counter(metrics, "admit_store_queries_total", "", 2, labels, &c), ADM_OK);
+    return adm_counter_value(c, values);
+}
+
+/* admit_store_operations_total{backend="mysql",op,result} */
+static uint64_t operations(const char *op, const char *result)
+{
+    static const char *const labels[] = {"backend", "op", "result"};
+    const char *values[] = {"mysql", op, result};
+    adm_counter_t *c = NULL;
+
+    CHECK_ERR(adm_metrics_counter(metrics, "admit_store_operations_total", "", 3, labels, &c),
+              ADM_OK);
+    return adm_counter_value(c, values);
+}
+
+/* A row that exists only on the replica proves which server answered; the
+ * queries counter names the same server. */
 static void test_replica_routing(void)
 {
+    uint64_t primary, replica, gets, misses;
     adm_venue_t v;
 
     CHECK(replica_caught_up());
     CHECK(insert_replica_only_venue());
     /* served by the replica once the monitor has it in rotation */
     CHECK(venue_reads_as(ADM_READ_HINT_ANY, REPLICA_ONLY_ID, ADM_OK));
+    primary = queries("primary");
+    replica = queries("replica");
+    gets = operations("venue_get", "ok");
+    misses = operations("venue_get", "not_found");
     CHECK_ERR(adm_store_venue_get(st, ADM_READ_HINT_ANY, REPLICA_ONLY_ID, &v), ADM_OK);
     CHECK_STR(v.name, "replica only");
+    CHECK_INT(queries("replica"), replica + 1);
+    CHECK_INT(queries("primary"), primary);
+    CHECK_INT(operations("venue_get", "ok"), gets + 1);
     /* never by the replica */
     CHECK_ERR(adm_store_venue_get(st, ADM_READ_HINT_PRIMARY, REPLICA_ONLY_ID, &v),
               ADM_ERR_NOT_FOUND);
     CHECK_ERR(adm_store_venue_get(st, ADM_READ_HINT_AFTER(""), REPLICA_ONLY_ID, &v),
               ADM_ERR_NOT_FOUND);
+    CHECK_INT(queries("replica"), replica + 1);
+    CHECK_INT(queries("primary"), primary + 2);
+    CHECK_INT(operations("venue_get", "not_found"), misses + 2);
+    /* writes: the primary */
+    make_venue(st, "counted");
+    CHECK_INT(queries("replica"), replica + 1);
+    CHECK_INT(queries("primary"), primary + 3);
     delete_replica_only_venue();
 }
 
@@ -600,7 +640,9 @@ int main(void)
         mysql_library_end();
         return 77;
     }
+    CHECK_ERR(adm_metrics_new(&metrics), ADM_OK);
     CHECK_ERR(open_store(primary_url, replica_url, &st), ADM_OK);
+    CHECK_ERR(adm_store_set_metrics(st, metrics), ADM_OK);
     if (st != NULL) {
         ADM_RUN(test_concurrent_migrations);
         ADM_RUN(test_bad_urls);
@@ -619,5 +661,6 @@ int main(void)
     mysql_close(root_replica);
     /* last: closing the last store ends the Connector/C library */
     adm_store_close(st);
+    adm_metrics_free(metrics);
     return adm_test_done();
 }

@@ -84,7 +84,9 @@ adm_err_t adm_api_start(adm_api_t **out)
     api->cfg->shutdown_timeout_s = 5;
     api->cfg->access_log = verbose;
     adm_config_to_store(api->cfg, &scfg);
-    if ((result = adm_store_open(&scfg, &api->store)) != ADM_OK ||
+    if ((result = adm_metrics_new(&api->metrics)) != ADM_OK ||
+        (result = adm_store_open(&scfg, &api->store)) != ADM_OK ||
+        (result = adm_store_set_metrics(api->store, api->metrics)) != ADM_OK ||
         (result = adm_issuer_new(api->store, &api->issuer)) != ADM_OK ||
         (result = adm_payments_new(&api->payments)) != ADM_OK)
         goto fail;
@@ -95,8 +97,10 @@ adm_err_t adm_api_start(adm_api_t **out)
                            .cfg = api->cfg,
                            .issuer = api->issuer,
                            .payments = api->payments,
-                           .now = harness_now};
+                           .now = harness_now,
+                           .metrics = api->metrics};
     adm_config_to_http(api->cfg, &hcfg);
+    hcfg.metrics = api->metrics;
     if ((result = adm_http_server_new(&hcfg, &api->srv)) != ADM_OK ||
         (result = adm_http_add_builtin_routes(api->srv, NULL, NULL)) != ADM_OK ||
         (result = adm_app_routes(&api->app, api->srv)) != ADM_OK)
@@ -123,6 +127,7 @@ void adm_api_stop(adm_api_t *api)
     adm_payments_free(api->payments);
     adm_issuer_free(api->issuer);
     adm_store_close(api->store);
+    adm_metrics_free(api->metrics); /* last: the server and the store record into it */
     free(api->cfg);
     free(api);
     atomic_store(&fake_now, 0);

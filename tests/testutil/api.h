@@ -36,7 +36,8 @@ typedef struct adm_api {
     adm_store_t *store;
     struct adm_issuer *issuer;
     struct adm_payments *payments;
-    adm_app_t app; /* app.now is the harness clock (adm_api_set_now) */
+    adm_app_t app;          /* app.now is the harness clock (adm_api_set_now) */
+    adm_metrics_t *metrics; /* what GET /metrics shows: HTTP, store and booking metrics */
     adm_http_server_t *srv;
     uint16_t port;
     char dir[512];     /* temporary directory holding the database */
