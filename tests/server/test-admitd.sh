@@ -149,7 +149,9 @@ pid=""
 [ "$rc" = 0 ] && echo "ok   admitd stops cleanly on SIGTERM" || fail "admitd exit status $rc after SIGTERM"
 curl -s -o /dev/null "$base/healthz" && fail "admitd still answers after SIGTERM"
 
-# --- configuration errors
+# --- configuration: the packaged sample parses, errors are usage errors
+check "packaging/admitd.ini parses" 0 "$admitd" --config "$ADMIT_SRCDIR/packaging/admitd.ini" --check-config
+grep -q '^backend = sqlite$' "$tmp/out" || fail "sample config: backend not read as sqlite"
 check "unknown store" 2 "$ctl" init --store oracle
 check "admitd bad flag" 2 "$admitd" --no-such-flag
 
