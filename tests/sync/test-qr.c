@@ -894,9 +894,11 @@ static void test_token_degraded(void)
 {
     /* Limits measured with ZBar 0.23.92 on a version 7 ticket (178 chars,
      * 5 seeds each), asserted here only with margin:
-     *  - box blur: reads up to radius 3 (a 7 px box) at 6.3 px/module, not 4;
-     *    at 40% height (3.6 px/module) radius 1 reads and 2 does not. The limit
-     *    is a box about 1.1-1.2 modules wide; gaussian sigma about 0.4 module.
+     *  - box blur: radius 1 reads at 6.3 px/module; radius 2 (a 5 px box, 0.8
+     *    module) fails for about one token in eight there (measured over 30
+     *    random keys), but read 40/40 at 8.6 px/module (code filling the frame
+     *    height); at 40% height (3.6 px/module) radius 1 reads and 2 does not.
+     *    Gaussian blur reads up to sigma about 0.4 module.
      *  - noise: sigma 32 reads, 40 fails at 6.3 px/module (4/5 at 3.6).
      *  - contrast: 120..130 (with noise 2) still reads; 123..128 does not.
      *  - size: reliable from ~2.3 px/module (25% of the height); 1.8-2.0 px
@@ -909,7 +911,7 @@ static void test_token_degraded(void)
         {"rotate-90", BASE_FRACTION, 90, 0, 0, 0, 255, 0},
         {"rotate-180", BASE_FRACTION, 180, 0, 0, 0, 255, 0},
         {"box-blur-1", BASE_FRACTION, 0, 0, 1, 0, 255, 0},
-        {"box-blur-2", BASE_FRACTION, 0, 0, 2, 0, 255, 0},
+        {"box-blur-2-near", 0.95, 0, 0, 2, 0, 255, 0}, /* code filling the frame height */
         {"noise-12", BASE_FRACTION, 0, 12, 0, 0, 255, 0},
         {"contrast-80-170", BASE_FRACTION, 0, 0, 0, 80, 170, 0},
         {"gradient-50", BASE_FRACTION, 0, 0, 0, 0, 255, 50},
@@ -1011,8 +1013,15 @@ int main(void)
     ADM_RUN(test_decode_errors);
     ADM_RUN(test_degrade_helpers);
 
+    /* A fixed key, so the token text and its QR (and whether a borderline
+     * degradation still reads) are the same on every run. */
+    static const uint8_t seed[ADM_KEY_SEED_BYTES] = {
+        0x9d, 0x61, 0xb1, 0x9d, 0xef, 0xfd, 0x5a, 0x60, 0xba, 0x84, 0x4a,
+        0xf4, 0x92, 0xec, 0x2c, 0xc4, 0x44, 0x49, 0xc5, 0x69, 0x7b, 0x32,
+        0x69, 0x19, 0x70, 0x3b, 0xac, 0x03, 0x1c, 0xae, 0x7f, 0x60};
+
     if (adm_crypto_init() != ADM_OK || adm_keyring_new(&keyring) != ADM_OK ||
-        adm_keyring_generate(keyring, &kid) != ADM_OK) {
+        adm_keyring_add_seed(keyring, seed, &kid) != ADM_OK) {
         adm_test_fail(__FILE__, __LINE__, "cannot set up a keyring");
     } else {
         ADM_RUN(test_size_budget);
