@@ -1,6 +1,8 @@
 /* store-mysql.c: the MariaDB store backend: a primary and read replicas, each
  * behind its own pool of Connector/C connections, schema by numbered
  * migrations, reads routed by the adm_read_t hint (docs/store.md "MariaDB").
+ * It runs the shared operations of store-sql.c through the driver below and
+ * keeps only what differs: pools, routing, transactions, migrations, SQL text.
  * Arguments arrive checked by store.c; not for SQLite (store-sqlite.c).
  *
  * Every statement that carries data is a prepared statement (mysql_stmt_*);
@@ -359,7 +361,8 @@ static const char *const sql_text[N_Q] = {
                         "created) VALUES (?, ?, ?, ?, ?, 0, ?)",
     [Q_TICKET_GET] = "SELECT " ADM_SQL_TICKET_COLS " FROM tickets WHERE id = ?",
     [Q_TICKET_LOCK] = "SELECT " ADM_SQL_TICKET_COLS " FROM tickets WHERE id = ? FOR UPDATE",
-    [Q_TICKETS_OF_ORDER] = "SELECT " ADM_SQL_TICKET_COLS " FROM tickets WHERE order_id = ? ORDER BY id",
+    [Q_TICKETS_OF_ORDER] =
+        "SELECT " ADM_SQL_TICKET_COLS " FROM tickets WHERE order_id = ? ORDER BY id",
     [Q_TICKETS_VALID_OF_ORDER] =
         "SELECT id, event_id FROM tickets WHERE order_id = ? AND status = 0 ORDER BY id",
     [Q_TICKET_REVOKE] = "UPDATE tickets SET status = 1, revoked_at = ? WHERE id = ? AND status = 0",
@@ -873,8 +876,9 @@ out:
  * ci()/ct()/cb(); done() frees the result. One statement at a time per
  * connection: bodies read what they need before running the next. */
 
-static adm_err_t use(conn_t *c, int q)
+static adm_err_t use(adm_sql_t *sc, int q)
 {
+    conn_t *c = (conn_t *)sc;
     adm_err_t result = ADM_OK;
     MYSQL_STMT *s = c->q[q];
     MYSQL_RES *meta;
@@ -950,8 +954,10 @@ static MYSQL_BIND *next_param(conn_t *c)
 }
 
 /* binds an integer */
-static void pi(conn_t *c, int64_t v)
+static void pi(adm_sql_t *sc, int64_t v)
 {
+    conn_t *c = (conn_t *)sc;
+
     MYSQL_BIND *b = next_param(c);
 
     if (b == NULL)
@@ -962,8 +968,10 @@ static void pi(conn_t *c, int64_t v)
 }
 
 /* binds text v (borrowed until exec()); NULL binds SQL NULL */
-static void pt(conn_t *c, const char *v)
+static void pt(adm_sql_t *sc, const char *v)
 {
+    conn_t *c = (conn_t *)sc;
+
     MYSQL_BIND *b = next_param(c);
 
     if (b == NULL)
@@ -980,8 +988,10 @@ static void pt(conn_t *c, const char *v)
 }
 
 /* binds bytes (borrowed until exec()) */
-static void pb(conn_t *c, const void *p, size_t n)
+static void pb(adm_sql_t *sc, const void *p, size_t n)
 {
+    conn_t *c = (conn_t *)sc;
+
     MYSQL_BIND *b = next_param(c);
 
     if (b == NULL)
@@ -995,8 +1005,9 @@ static void pb(conn_t *c, const void *p, size_t n)
 
 /* Runs the selected statement with its bound parameters; a result set is
  * stored client-side, ready for step(). */
-static adm_err_t exec(conn_t *c)
+static adm_err_t exec(adm_sql_t *sc)
 {
+    conn_t *c = (conn_t *)sc;
     adm_err_t result = ADM_OK;
     MYSQL_STMT *s = c->cur;
     unsigned n;
@@ -1075,8 +1086,9 @@ out:
 }
 
 /* Fetches the next row of the executed statement: *row says whether one came. */
-static adm_err_t step(conn_t *c, bool *row)
+static adm_err_t step(adm_sql_t *sc, bool *row)
 {
+    conn_t *c = (conn_t *)sc;
     adm_err_t result = ADM_OK;
     unsigned n = c->n_cols[c->cur_q];
     int rc;
@@ -1120,20 +1132,25 @@ out:
 }
 
 /* Frees the stored result of the current statement. */
-static void done(conn_t *c)
+static void done(adm_sql_t *sc)
 {
+    conn_t *c = (conn_t *)sc;
+
     if (c->cur != NULL && c->n_cols[c->cur_q] != 0)
         mysql_stmt_free_result(c->cur);
 }
 
-static int64_t ci(conn_t *c, unsigned i)
+static int64_t ci(adm_sql_t *sc, unsigned i)
 {
+    conn_t *c = (conn_t *)sc;
+
     return c->rnull[i] ? 0 : (int64_t)c->rv[i];
 }
 
 /* Copies text column i into buf (cap bytes with the NUL); flags c->bad when it does not fit. */
-static void ct(conn_t *c, unsigned i, char *buf, size_t cap)
+static void ct(adm_sql_t *sc, unsigned i, char *buf, size_t cap)
 {
+    conn_t *c = (conn_t *)sc;
     size_t n = c->rnull[i] ? 0 : c->rlen[i];
 
     buf[0] = '\0';
@@ -1147,154 +1164,56 @@ static void ct(conn_t *c, unsigned i, char *buf, size_t cap)
 }
 
 /* Bytes of column i (valid until the next step()/done()); *len gets their count. */
-static const void *cb(conn_t *c, unsigned i, size_t *len)
+static const void *cb(adm_sql_t *sc, unsigned i, size_t *len)
 {
+    conn_t *c = (conn_t *)sc;
+
     *len = c->rnull[i] ? 0 : c->rlen[i];
     return *len ? c->rbuf[i] : "";
 }
 
 /* ADM_ERR_STORE when a row reader found a value that does not fit, and clears the flag. */
-static adm_err_t take_bad(conn_t *c)
+static adm_err_t take_bad(adm_sql_t *sc)
 {
+    conn_t *c = (conn_t *)sc;
     adm_err_t result = c->bad ? ADM_ERR_STORE : ADM_OK;
 
     c->bad = false;
     return result;
 }
 
-/* Runs the selected statement to completion; *changes (may be NULL) gets the
- * rows it matched. */
-static adm_err_t run(conn_t *c, int *changes)
+static int64_t insert_id(adm_sql_t *sc)
 {
-    adm_err_t result = exec(c);
-    bool row;
+    conn_t *c = (conn_t *)sc;
 
-    if (changes != NULL)
-        *changes = 0;
-    if (result != ADM_OK)
-        goto out;
-    do
-        result = step(c, &row);
-    while (result == ADM_OK && row);
-    done(c);
-    if (result == ADM_OK && changes != NULL) {
-        my_ulonglong n = mysql_stmt_affected_rows(c->cur);
-        *changes = n == (my_ulonglong)-1 ? 0 : (int)n;
-    }
-out:
-    return result;
-}
-
-static int64_t insert_id(conn_t *c)
-{
     return (int64_t)mysql_stmt_insert_id(c->cur);
-}
-
-/* Runs the selected statement and reads one integer column: *found says
- * whether a row came. */
-static adm_err_t one_int(conn_t *c, int64_t *v, bool *found)
-{
-    adm_err_t result = exec(c);
-    bool row = false;
-
-    if (result == ADM_OK) {
-        result = step(c, &row);
-        *found = result == ADM_OK && row;
-        *v = *found ? ci(c, 0) : 0;
-        done(c);
-    } else {
-        *found = false;
-        *v = 0;
-    }
-    if (result == ADM_OK)
-        result = take_bad(c);
-    return result;
 }
 
 /* ---- the driver store-sql.c runs its bodies through ---- */
 
-static adm_err_t d_use(adm_sql_t *c, int q)
-{
-    return use((conn_t *)c, q);
-}
-
-static void d_bind_int(adm_sql_t *c, int64_t v)
-{
-    pi((conn_t *)c, v);
-}
-
-static void d_bind_text(adm_sql_t *c, const char *v)
-{
-    pt((conn_t *)c, v);
-}
-
-static void d_bind_blob(adm_sql_t *c, const void *p, size_t n)
-{
-    pb((conn_t *)c, p, n);
-}
-
-static adm_err_t d_exec(adm_sql_t *c)
-{
-    return exec((conn_t *)c);
-}
-
-static adm_err_t d_step(adm_sql_t *c, bool *row)
-{
-    return step((conn_t *)c, row);
-}
-
-static int64_t d_col_int(adm_sql_t *c, unsigned i)
-{
-    return ci((conn_t *)c, i);
-}
-
-static void d_col_text(adm_sql_t *c, unsigned i, char *buf, size_t cap)
-{
-    ct((conn_t *)c, i, buf, cap);
-}
-
-static const void *d_col_blob(adm_sql_t *c, unsigned i, size_t *len)
-{
-    return cb((conn_t *)c, i, len);
-}
-
-static void d_done(adm_sql_t *c)
-{
-    done((conn_t *)c);
-}
-
 /* rows the last statement matched (CLIENT_FOUND_ROWS, like SQLite's changes) */
-static int d_changes(adm_sql_t *c)
+static int changes(adm_sql_t *sc)
 {
-    my_ulonglong n = mysql_stmt_affected_rows(((conn_t *)c)->cur);
+    conn_t *c = (conn_t *)sc;
+    my_ulonglong n = mysql_stmt_affected_rows(c->cur);
 
     return n == (my_ulonglong)-1 ? 0 : (int)n;
 }
 
-static int64_t d_insert_id(adm_sql_t *c)
-{
-    return insert_id((conn_t *)c);
-}
-
-static adm_err_t d_take_bad(adm_sql_t *c)
-{
-    return take_bad((conn_t *)c);
-}
-
 static const adm_sql_driver_t driver = {
-    .use = d_use,
-    .bind_int = d_bind_int,
-    .bind_text = d_bind_text,
-    .bind_blob = d_bind_blob,
-    .exec = d_exec,
-    .step = d_step,
-    .col_int = d_col_int,
-    .col_text = d_col_text,
-    .col_blob = d_col_blob,
-    .done = d_done,
-    .changes = d_changes,
-    .insert_id = d_insert_id,
-    .take_bad = d_take_bad,
+    .use = use,
+    .bind_int = pi,
+    .bind_text = pt,
+    .bind_blob = pb,
+    .exec = exec,
+    .step = step,
+    .col_int = ci,
+    .col_text = ct,
+    .col_blob = cb,
+    .done = done,
+    .changes = changes,
+    .insert_id = insert_id,
+    .take_bad = take_bad,
 };
 
 /* ---- pools ---- */
@@ -1639,13 +1558,13 @@ static void route_read(be_t *be, adm_read_t rd, conn_t **out)
     }
     if (rd.mode == ADM_READ_AFTER && !applied) {
         /* 0: applied; -1: not within GTID_WAIT seconds; an error: a bad position */
-        if (use(c, Q_GTID_WAIT) != ADM_OK)
+        if (use(&c->base, Q_GTID_WAIT) != ADM_OK)
             goto fail;
-        pt(c, rd.gtid);
-        if (exec(c) != ADM_OK)
+        pt(&c->base, rd.gtid);
+        if (exec(&c->base) != ADM_OK)
             goto fail;
-        v = step(c, &row) == ADM_OK && row && !c->rnull[0] ? ci(c, 0) : -1;
-        done(c);
+        v = step(&c->base, &row) == ADM_OK && row && !c->rnull[0] ? ci(&c->base, 0) : -1;
+        done(&c->base);
         if (v != 0)
             goto fail;
     }
@@ -1807,8 +1726,8 @@ static adm_err_t migrate(conn_t *c)
     int64_t version = 0, got = 0;
     bool found, locked = false;
 
-    if ((result = use(c, Q_MIGRATE_LOCK)) != ADM_OK ||
-        (result = one_int(c, &got, &found)) != ADM_OK)
+    if ((result = use(&c->base, Q_MIGRATE_LOCK)) != ADM_OK ||
+        (result = adm_sql_one_int(&c->base, &got, &found)) != ADM_OK)
         goto out;
     if (!found || got != 1) {
         result = ADM_ERR_STORE_UNAVAILABLE; /* another process kept migrating too long */
@@ -1819,8 +1738,8 @@ static adm_err_t migrate(conn_t *c)
                                " version INT NOT NULL PRIMARY KEY,"
                                " applied_at BIGINT NOT NULL)" TABLE_OPTS)) != ADM_OK)
         goto out;
-    if ((result = use(c, Q_SCHEMA_VERSION)) != ADM_OK ||
-        (result = one_int(c, &version, &found)) != ADM_OK)
+    if ((result = use(&c->base, Q_SCHEMA_VERSION)) != ADM_OK ||
+        (result = adm_sql_one_int(&c->base, &version, &found)) != ADM_OK)
         goto out;
     if (version < 0 || version > N_MIGRATIONS) {
         result = ADM_ERR_STORE; /* written by a newer admitd: refuse to run on it */
@@ -1830,18 +1749,18 @@ static adm_err_t migrate(conn_t *c)
         for (const char *const *sql = migrations[i]; *sql != NULL; sql++)
             if ((result = exec_text(c, *sql)) != ADM_OK)
                 goto out;
-        if ((result = use(c, Q_MIGRATION_INSERT)) != ADM_OK)
+        if ((result = use(&c->base, Q_MIGRATION_INSERT)) != ADM_OK)
             goto out;
-        pi(c, i + 1);
-        pi(c, (int64_t)time(NULL));
-        if ((result = run(c, NULL)) != ADM_OK)
+        pi(&c->base, i + 1);
+        pi(&c->base, (int64_t)time(NULL));
+        if ((result = adm_sql_run(&c->base, NULL)) != ADM_OK)
             goto out;
     }
 out:
     if (locked && !c->lost) {
-        adm_err_t r = use(c, Q_MIGRATE_UNLOCK);
+        adm_err_t r = use(&c->base, Q_MIGRATE_UNLOCK);
         if (r == ADM_OK)
-            r = one_int(c, &got, &found);
+            r = adm_sql_one_int(&c->base, &got, &found);
         if (r != ADM_OK && result == ADM_OK)
             result = r;
     }
@@ -1952,18 +1871,17 @@ struct position_args {
 
 static adm_err_t position_body(adm_sql_t *sc, void *arg, bool *keep)
 {
-    conn_t *c = (conn_t *)sc;
     struct position_args *a = arg;
     adm_err_t result;
     bool row;
 
-    if ((result = use(c, Q_BINLOG_POS)) != ADM_OK || (result = exec(c)) != ADM_OK)
+    if ((result = use(sc, Q_BINLOG_POS)) != ADM_OK || (result = exec(sc)) != ADM_OK)
         goto out;
-    if ((result = step(c, &row)) == ADM_OK && row)
-        ct(c, 0, a->pos, sizeof a->pos);
-    done(c);
+    if ((result = step(sc, &row)) == ADM_OK && row)
+        ct(sc, 0, a->pos, sizeof a->pos);
+    done(sc);
     if (result == ADM_OK)
-        result = take_bad(c); /* longer than ADM_STORE_GTID_MAX */
+        result = take_bad(sc); /* longer than ADM_STORE_GTID_MAX */
 out:
     return result;
 }

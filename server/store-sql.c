@@ -84,9 +84,7 @@ static inline int64_t insert_id(adm_sql_t *c)
     return c->drv->insert_id(c);
 }
 
-/* Runs the selected statement to completion; *changes (may be NULL) gets the
- * rows it matched. */
-static adm_err_t run(adm_sql_t *c, int *changes)
+adm_err_t adm_sql_run(adm_sql_t *c, int *changes)
 {
     adm_err_t result = exec(c);
     bool row;
@@ -105,9 +103,7 @@ out:
     return result;
 }
 
-/* Runs the selected statement and reads one integer column: *found says
- * whether a row came. */
-static adm_err_t one_int(adm_sql_t *c, int64_t *v, bool *found)
+adm_err_t adm_sql_one_int(adm_sql_t *c, int64_t *v, bool *found)
 {
     adm_err_t result = exec(c);
     bool row = false;
@@ -123,6 +119,16 @@ static adm_err_t one_int(adm_sql_t *c, int64_t *v, bool *found)
     if (result == ADM_OK)
         result = take_bad(c);
     return result;
+}
+
+static inline adm_err_t run(adm_sql_t *c, int *changes)
+{
+    return adm_sql_run(c, changes);
+}
+
+static inline adm_err_t one_int(adm_sql_t *c, int64_t *v, bool *found)
+{
+    return adm_sql_one_int(c, v, found);
 }
 
 /* ---- transactions: the backend's run() ---- */
@@ -657,8 +663,8 @@ out:
 }
 
 /* Loads order id (or, when id is 0, the order with code) with its items;
- * lock: FOR UPDATE, for the write paths. user_id non-zero: someone else's
- * order is ADM_ERR_NOT_FOUND. */
+ * lock: read it with Q_ORDER_LOCK (FOR UPDATE on MariaDB), for the write
+ * paths. user_id non-zero: someone else's order is ADM_ERR_NOT_FOUND. */
 static adm_err_t load_order(adm_sql_t *c, int64_t user_id, int64_t id, const char *code, bool lock,
                             adm_order_t *o)
 {
@@ -1038,7 +1044,7 @@ out:
 }
 
 adm_err_t adm_sql_event_search(void *be, adm_read_t rd, const adm_event_query_t *q,
-                                 adm_event_t **events, size_t *n, adm_event_cursor_t *next)
+                               adm_event_t **events, size_t *n, adm_event_cursor_t *next)
 {
     struct search_args a = {.q = q, .events = events, .n = n, .next = next};
 
@@ -1092,7 +1098,7 @@ out:
 }
 
 adm_err_t adm_sql_type_create(void *be, const adm_ticket_type_spec_t *spec, int64_t now,
-                                int64_t *id)
+                              int64_t *id)
 {
     struct type_args a = {.spec = spec, .now = now, .out_id = id};
     adm_err_t result = run_write(be, type_create_body, &a);
@@ -1132,8 +1138,7 @@ out:
     return result;
 }
 
-adm_err_t adm_sql_type_update(void *be, int64_t id, const adm_ticket_type_spec_t *spec,
-                                int64_t now)
+adm_err_t adm_sql_type_update(void *be, int64_t id, const adm_ticket_type_spec_t *spec, int64_t now)
 {
     struct type_args a = {.id = id, .spec = spec, .now = now};
 
@@ -1181,7 +1186,7 @@ out:
 }
 
 adm_err_t adm_sql_type_list(void *be, adm_read_t rd, int64_t event_id, adm_ticket_type_t **types,
-                              size_t *n)
+                            size_t *n)
 {
     struct list_args a = {.check_q = Q_EVENT_STATUS,
                           .q = Q_TYPE_LIST,
@@ -1203,7 +1208,7 @@ adm_err_t adm_sql_availability(void *be, adm_read_t rd, int64_t type_id, adm_ava
 
 /* ---- holds ---- */
 
-/* Fills *h with hold id (lock: FOR UPDATE). ADM_ERR_NOT_FOUND. */
+/* Fills *h with hold id (lock: Q_HOLD_LOCK, FOR UPDATE on MariaDB). ADM_ERR_NOT_FOUND. */
 static adm_err_t load_hold(adm_sql_t *c, const char *id, bool lock, adm_hold_t *h)
 {
     adm_err_t result;
@@ -1342,7 +1347,7 @@ out:
 }
 
 adm_err_t adm_sql_hold_create(void *be, const char *hold_id, int64_t user_id, int64_t type_id,
-                                int32_t quantity, int32_t ttl_s, int64_t now, adm_hold_t *out)
+                              int32_t quantity, int32_t ttl_s, int64_t now, adm_hold_t *out)
 {
     struct hold_args a = {.user_id = user_id,
                           .type_id = type_id,
@@ -1640,7 +1645,7 @@ out:
 }
 
 adm_err_t adm_sql_checkout(void *be, int64_t user_id, const char *const *hold_ids, size_t n,
-                             int32_t pay_ttl_s, int64_t now, adm_order_t *out)
+                           int32_t pay_ttl_s, int64_t now, adm_order_t *out)
 {
     struct checkout_args a = {.user_id = user_id,
                               .hold_ids = hold_ids,
@@ -1765,7 +1770,7 @@ out:
 }
 
 adm_err_t adm_sql_order_pay(void *be, int64_t order_id, const char *provider,
-                              const char *provider_ref, int64_t now, adm_order_t *out)
+                            const char *provider_ref, int64_t now, adm_order_t *out)
 {
     struct order_args a = {.order_id = order_id,
                            .provider = provider,
@@ -1895,7 +1900,7 @@ static adm_err_t order_get_body(adm_sql_t *c, void *arg, bool *keep)
 }
 
 adm_err_t adm_sql_order_get(void *be, adm_read_t rd, int64_t user_id, int64_t order_id,
-                              const char *code, adm_order_t *out)
+                            const char *code, adm_order_t *out)
 {
     struct order_args a = {.user_id = user_id, .order_id = order_id, .code = code, .out = out};
 
@@ -1942,7 +1947,7 @@ out:
 }
 
 adm_err_t adm_sql_order_list(void *be, adm_read_t rd, int64_t user_id, int64_t before_id,
-                               size_t limit, adm_order_t **orders, size_t *n)
+                             size_t limit, adm_order_t **orders, size_t *n)
 {
     struct order_list_args a = {
         .user_id = user_id, .before_id = before_id, .limit = limit, .orders = orders, .n = n};
@@ -1977,7 +1982,7 @@ out:
 }
 
 adm_err_t adm_sql_order_tickets(void *be, adm_read_t rd, int64_t user_id, int64_t order_id,
-                                  adm_store_ticket_t **tickets, size_t *n)
+                                adm_store_ticket_t **tickets, size_t *n)
 {
     struct tickets_args a = {.user_id = user_id, .order_id = order_id, .tickets = tickets, .n = n};
 
@@ -2022,8 +2027,7 @@ out:
     return result;
 }
 
-adm_err_t adm_sql_ticket_set_token(void *be, int64_t ticket_id, uint32_t key_id,
-                                     const char *token)
+adm_err_t adm_sql_ticket_set_token(void *be, int64_t ticket_id, uint32_t key_id, const char *token)
 {
     struct ticket_args a = {.ticket_id = ticket_id, .key_id = key_id, .token = token};
 
@@ -2031,7 +2035,7 @@ adm_err_t adm_sql_ticket_set_token(void *be, int64_t ticket_id, uint32_t key_id,
 }
 
 adm_err_t adm_sql_ticket_list_unsigned(void *be, size_t limit, adm_store_ticket_t **tickets,
-                                         size_t *n)
+                                       size_t *n)
 {
     struct list_args a = {.check_q = -1,
                           .q = Q_TICKETS_UNSIGNED,
@@ -2070,7 +2074,7 @@ adm_err_t adm_sql_ticket_revoke(void *be, int64_t ticket_id, int64_t now, int64_
 }
 
 adm_err_t adm_sql_revocations_since(void *be, adm_read_t rd, int64_t event_id, int64_t after_seq,
-                                      size_t limit, adm_revocation_t **revs, size_t *n)
+                                    size_t limit, adm_revocation_t **revs, size_t *n)
 {
     struct list_args a = {.check_q = Q_EVENT_STATUS,
                           .q = Q_REVOCATIONS,
@@ -2151,8 +2155,7 @@ out:
     return result;
 }
 
-adm_err_t adm_sql_user_get(void *be, adm_read_t rd, int64_t id, const char *email,
-                             adm_user_t *out)
+adm_err_t adm_sql_user_get(void *be, adm_read_t rd, int64_t id, const char *email, adm_user_t *out)
 {
     struct user_args a = {.id = id, .email = email, .out = out};
 
@@ -2207,7 +2210,7 @@ out:
 }
 
 adm_err_t adm_sql_session_create(void *be, const char *hash_hex, int64_t user_id, int64_t now,
-                                   int64_t expires_at)
+                                 int64_t expires_at)
 {
     struct session_args a = {
         .hash = hash_hex, .user_id = user_id, .now = now, .expires_at = expires_at};
@@ -2347,7 +2350,7 @@ out:
 }
 
 adm_err_t adm_sql_idem_put(void *be, const char *scope, const char *key, const char *fingerprint,
-                             int status, const void *body, size_t body_len, int64_t now)
+                           int status, const void *body, size_t body_len, int64_t now)
 {
     struct idem_args a = {.scope = scope,
                           .key = key,
@@ -2391,7 +2394,7 @@ out:
 }
 
 adm_err_t adm_sql_idem_complete(void *be, const char *scope, const char *key, int status,
-                                  const void *body, size_t body_len, int64_t now)
+                                const void *body, size_t body_len, int64_t now)
 {
     struct idem_args a = {.scope = scope,
                           .key = key,
@@ -2456,7 +2459,7 @@ out:
 }
 
 adm_err_t adm_sql_idem_get(void *be, const char *scope, const char *key, int64_t now,
-                             adm_idem_t *out)
+                           adm_idem_t *out)
 {
     struct idem_args a = {.scope = scope, .key = key, .now = now, .out = out};
 
@@ -2503,15 +2506,15 @@ out:
 }
 
 adm_err_t adm_sql_event_key_add(void *be, int64_t event_id, uint32_t kid,
-                                  const uint8_t seed[ADM_KEY_SEED_BYTES], int64_t now)
+                                const uint8_t seed[ADM_KEY_SEED_BYTES], int64_t now)
 {
     struct key_args a = {.event_id = event_id, .kid = kid, .seed = seed, .now = now};
 
     return run_durable(be, event_key_add_body, &a);
 }
 
-adm_err_t adm_sql_event_key_list(void *be, adm_read_t rd, int64_t event_id,
-                                   adm_event_key_t **keys, size_t *n)
+adm_err_t adm_sql_event_key_list(void *be, adm_read_t rd, int64_t event_id, adm_event_key_t **keys,
+                                 size_t *n)
 {
     struct list_args a = {.check_q = Q_EVENT_STATUS,
                           .q = Q_KEY_LIST,
@@ -2563,8 +2566,8 @@ adm_err_t adm_sql_event_key_retire(void *be, int64_t event_id, uint32_t kid, int
 
 /* ---- reports ---- */
 
-adm_err_t adm_sql_sales_by_type(void *be, adm_read_t rd, int64_t event_id,
-                                  adm_type_sales_t **rows, size_t *n)
+adm_err_t adm_sql_sales_by_type(void *be, adm_read_t rd, int64_t event_id, adm_type_sales_t **rows,
+                                size_t *n)
 {
     struct list_args a = {.check_q = Q_EVENT_STATUS,
                           .q = Q_SALES,

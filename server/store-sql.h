@@ -155,6 +155,14 @@ struct adm_sql {
     const adm_sql_driver_t *drv;
 };
 
+/* Runs the statement use() selected and bound to completion; *changes (may
+ * be NULL) gets the rows it matched. */
+adm_err_t adm_sql_run(adm_sql_t *c, int *changes);
+
+/* Runs the statement use() selected and bound and reads one integer column:
+ * *found says whether a row came (*v is 0 without one). */
+adm_err_t adm_sql_one_int(adm_sql_t *c, int64_t *v, bool *found);
+
 /* A transaction body: runs on one pooled connection, may run again after a
  * conflict, so it keeps no state between runs. *keep asks for a commit even
  * though the result is an error. */
@@ -196,8 +204,7 @@ adm_err_t adm_sql_type_update(void *be, int64_t id, const adm_ticket_type_spec_t
 adm_err_t adm_sql_type_get(void *be, adm_read_t rd, int64_t id, adm_ticket_type_t *out);
 adm_err_t adm_sql_type_list(void *be, adm_read_t rd, int64_t event_id, adm_ticket_type_t **types,
                             size_t *n);
-adm_err_t adm_sql_availability(void *be, adm_read_t rd, int64_t type_id,
-                               adm_availability_t *out);
+adm_err_t adm_sql_availability(void *be, adm_read_t rd, int64_t type_id, adm_availability_t *out);
 adm_err_t adm_sql_hold_create(void *be, const char *hold_id, int64_t user_id, int64_t type_id,
                               int32_t quantity, int32_t ttl_s, int64_t now, adm_hold_t *out);
 adm_err_t adm_sql_hold_get(void *be, int64_t user_id, const char *hold_id, adm_hold_t *out);
@@ -217,21 +224,18 @@ adm_err_t adm_sql_order_list(void *be, adm_read_t rd, int64_t user_id, int64_t b
 adm_err_t adm_sql_order_tickets(void *be, adm_read_t rd, int64_t user_id, int64_t order_id,
                                 adm_store_ticket_t **tickets, size_t *n);
 adm_err_t adm_sql_ticket_get(void *be, adm_read_t rd, int64_t ticket_id, adm_store_ticket_t *out);
-adm_err_t adm_sql_ticket_set_token(void *be, int64_t ticket_id, uint32_t key_id,
-                                   const char *token);
+adm_err_t adm_sql_ticket_set_token(void *be, int64_t ticket_id, uint32_t key_id, const char *token);
 adm_err_t adm_sql_ticket_list_unsigned(void *be, size_t limit, adm_store_ticket_t **tickets,
                                        size_t *n);
 adm_err_t adm_sql_ticket_revoke(void *be, int64_t ticket_id, int64_t now, int64_t *seq);
 adm_err_t adm_sql_revocations_since(void *be, adm_read_t rd, int64_t event_id, int64_t after_seq,
                                     size_t limit, adm_revocation_t **revs, size_t *n);
 adm_err_t adm_sql_user_create(void *be, const adm_user_spec_t *spec, int64_t now, int64_t *id);
-adm_err_t adm_sql_user_get(void *be, adm_read_t rd, int64_t id, const char *email,
-                           adm_user_t *out);
+adm_err_t adm_sql_user_get(void *be, adm_read_t rd, int64_t id, const char *email, adm_user_t *out);
 adm_err_t adm_sql_user_set_password(void *be, int64_t id, const char *password_hash);
 adm_err_t adm_sql_session_create(void *be, const char *hash_hex, int64_t user_id, int64_t now,
                                  int64_t expires_at);
-adm_err_t adm_sql_session_lookup(void *be, const char *hash_hex, int64_t now,
-                                 adm_session_t *out);
+adm_err_t adm_sql_session_lookup(void *be, const char *hash_hex, int64_t now, adm_session_t *out);
 adm_err_t adm_sql_session_delete(void *be, const char *hash_hex);
 adm_err_t adm_sql_idem_put(void *be, const char *scope, const char *key, const char *fingerprint,
                            int status, const void *body, size_t body_len, int64_t now);
@@ -241,11 +245,11 @@ adm_err_t adm_sql_idem_get(void *be, const char *scope, const char *key, int64_t
                            adm_idem_t *out);
 adm_err_t adm_sql_event_key_add(void *be, int64_t event_id, uint32_t kid,
                                 const uint8_t seed[ADM_KEY_SEED_BYTES], int64_t now);
-adm_err_t adm_sql_event_key_list(void *be, adm_read_t rd, int64_t event_id,
-                                 adm_event_key_t **keys, size_t *n);
+adm_err_t adm_sql_event_key_list(void *be, adm_read_t rd, int64_t event_id, adm_event_key_t **keys,
+                                 size_t *n);
 adm_err_t adm_sql_event_key_retire(void *be, int64_t event_id, uint32_t kid, int64_t now);
-adm_err_t adm_sql_sales_by_type(void *be, adm_read_t rd, int64_t event_id,
-                                adm_type_sales_t **rows, size_t *n);
+adm_err_t adm_sql_sales_by_type(void *be, adm_read_t rd, int64_t event_id, adm_type_sales_t **rows,
+                                size_t *n);
 
 /* The entries of an adm_store_ops_t that store-sql.c implements; a backend's
  * table adds name, open, close and write_position. */
@@ -265,14 +269,13 @@ adm_err_t adm_sql_sales_by_type(void *be, adm_read_t rd, int64_t event_id,
     .order_get = adm_sql_order_get, .order_list = adm_sql_order_list,                              \
     .order_tickets = adm_sql_order_tickets, .ticket_get = adm_sql_ticket_get,                      \
     .ticket_set_token = adm_sql_ticket_set_token,                                                  \
-    .ticket_list_unsigned = adm_sql_ticket_list_unsigned,                                          \
-    .ticket_revoke = adm_sql_ticket_revoke, .revocations_since = adm_sql_revocations_since,        \
-    .user_create = adm_sql_user_create, .user_get = adm_sql_user_get,                              \
-    .user_set_password = adm_sql_user_set_password, .session_create = adm_sql_session_create,      \
-    .session_lookup = adm_sql_session_lookup, .session_delete = adm_sql_session_delete,            \
-    .idem_put = adm_sql_idem_put, .idem_complete = adm_sql_idem_complete,                          \
-    .idem_get = adm_sql_idem_get, .event_key_add = adm_sql_event_key_add,                          \
-    .event_key_list = adm_sql_event_key_list, .event_key_retire = adm_sql_event_key_retire,        \
-    .sales_by_type = adm_sql_sales_by_type
+    .ticket_list_unsigned = adm_sql_ticket_list_unsigned, .ticket_revoke = adm_sql_ticket_revoke,  \
+    .revocations_since = adm_sql_revocations_since, .user_create = adm_sql_user_create,            \
+    .user_get = adm_sql_user_get, .user_set_password = adm_sql_user_set_password,                  \
+    .session_create = adm_sql_session_create, .session_lookup = adm_sql_session_lookup,            \
+    .session_delete = adm_sql_session_delete, .idem_put = adm_sql_idem_put,                        \
+    .idem_complete = adm_sql_idem_complete, .idem_get = adm_sql_idem_get,                          \
+    .event_key_add = adm_sql_event_key_add, .event_key_list = adm_sql_event_key_list,              \
+    .event_key_retire = adm_sql_event_key_retire, .sales_by_type = adm_sql_sales_by_type
 
 #endif

@@ -1,5 +1,7 @@
 /* store-sqlite.c: the embedded store backend: one SQLite file in WAL mode
  * behind a pool of connections, schema by numbered migrations (docs/store.md).
+ * It runs the shared operations of store-sql.c through the driver below and
+ * keeps only what differs: pool, transactions, migrations, SQL text.
  * Arguments arrive checked by store.c; not for MariaDB (store-mysql.c). */
 #include <errno.h>
 #include <fcntl.h>
@@ -403,8 +405,9 @@ static adm_err_t map_rc(int rc)
  * order (?1, ?2, ...); exec() checks the bindings; step() runs it a row at
  * a time; done() resets it and drops its borrowed arguments. */
 
-static adm_err_t use(conn_t *c, int q)
+static adm_err_t use(adm_sql_t *sc, int q)
 {
+    conn_t *c = (conn_t *)sc;
     adm_err_t result = ADM_OK;
 
     if (c->q[q] == NULL)
@@ -426,16 +429,20 @@ static void bound(conn_t *c, int rc)
         c->bind_rc = rc;
 }
 
-static void pi(conn_t *c, int64_t v)
+static void pi(adm_sql_t *sc, int64_t v)
 {
+    conn_t *c = (conn_t *)sc;
+
     c->np++;
     if (c->cur != NULL)
         bound(c, sqlite3_bind_int64(c->cur, c->np, v));
 }
 
 /* binds text v (borrowed until done()); NULL binds SQL NULL */
-static void pt(conn_t *c, const char *v)
+static void pt(adm_sql_t *sc, const char *v)
 {
+    conn_t *c = (conn_t *)sc;
+
     c->np++;
     if (c->cur != NULL)
         bound(c, v ? sqlite3_bind_text(c->cur, c->np, v, -1, SQLITE_STATIC)
@@ -443,18 +450,21 @@ static void pt(conn_t *c, const char *v)
 }
 
 /* binds bytes (borrowed until done()) */
-static void pb(conn_t *c, const void *p, size_t n)
+static void pb(adm_sql_t *sc, const void *p, size_t n)
 {
+    conn_t *c = (conn_t *)sc;
+
     c->np++;
     if (c->cur != NULL)
         bound(c, n > (size_t)INT32_MAX ? SQLITE_TOOBIG
                  : n == 0              ? sqlite3_bind_zeroblob(c->cur, c->np, 0)
-                                       : sqlite3_bind_blob(c->cur, c->np, p, (int)n, SQLITE_STATIC));
+                          : sqlite3_bind_blob(c->cur, c->np, p, (int)n, SQLITE_STATIC));
 }
 
 /* The statement runs at the first step(); this checks what was bound. */
-static adm_err_t exec(conn_t *c)
+static adm_err_t exec(adm_sql_t *sc)
 {
+    conn_t *c = (conn_t *)sc;
     adm_err_t result = ADM_OK;
 
     if (c->cur == NULL || c->np != sqlite3_bind_parameter_count(c->cur))
@@ -466,8 +476,9 @@ static adm_err_t exec(conn_t *c)
 }
 
 /* Steps the current statement once: *row tells whether a row is ready to read. */
-static adm_err_t step(conn_t *c, bool *row)
+static adm_err_t step(adm_sql_t *sc, bool *row)
 {
+    conn_t *c = (conn_t *)sc;
     int rc = sqlite3_step(c->cur);
 
     *row = rc == SQLITE_ROW;
@@ -475,8 +486,10 @@ static adm_err_t step(conn_t *c, bool *row)
 }
 
 /* Resets the current statement and drops its borrowed arguments. */
-static void done(conn_t *c)
+static void done(adm_sql_t *sc)
 {
+    conn_t *c = (conn_t *)sc;
+
     if (c->cur != NULL) {
         sqlite3_reset(c->cur);
         sqlite3_clear_bindings(c->cur);
@@ -486,58 +499,22 @@ static void done(conn_t *c)
 /* Runs statement q, which takes no arguments. */
 static adm_err_t run_q(conn_t *c, int q)
 {
-    adm_err_t result;
-    bool row;
+    adm_err_t result = use(&c->base, q);
 
-    if ((result = use(c, q)) != ADM_OK || (result = exec(c)) != ADM_OK)
-        goto out;
-    do
-        result = step(c, &row);
-    while (result == ADM_OK && row);
-    done(c);
-out:
+    if (result == ADM_OK)
+        result = adm_sql_run(&c->base, NULL);
     return result;
 }
 
 /* ---- the driver store-sql.c runs its bodies through ---- */
 
-static adm_err_t d_use(adm_sql_t *c, int q)
-{
-    return use((conn_t *)c, q);
-}
-
-static void d_bind_int(adm_sql_t *c, int64_t v)
-{
-    pi((conn_t *)c, v);
-}
-
-static void d_bind_text(adm_sql_t *c, const char *v)
-{
-    pt((conn_t *)c, v);
-}
-
-static void d_bind_blob(adm_sql_t *c, const void *p, size_t n)
-{
-    pb((conn_t *)c, p, n);
-}
-
-static adm_err_t d_exec(adm_sql_t *c)
-{
-    return exec((conn_t *)c);
-}
-
-static adm_err_t d_step(adm_sql_t *c, bool *row)
-{
-    return step((conn_t *)c, row);
-}
-
-static int64_t d_col_int(adm_sql_t *c, unsigned i)
+static int64_t col_int(adm_sql_t *c, unsigned i)
 {
     return sqlite3_column_int64(((conn_t *)c)->cur, (int)i);
 }
 
 /* Copies text column i into buf (cap bytes with the NUL); flags c->bad when it does not fit. */
-static void d_col_text(adm_sql_t *sc, unsigned i, char *buf, size_t cap)
+static void col_text(adm_sql_t *sc, unsigned i, char *buf, size_t cap)
 {
     conn_t *c = (conn_t *)sc;
     const unsigned char *t = sqlite3_column_text(c->cur, (int)i);
@@ -554,7 +531,7 @@ static void d_col_text(adm_sql_t *sc, unsigned i, char *buf, size_t cap)
     buf[n] = '\0';
 }
 
-static const void *d_col_blob(adm_sql_t *sc, unsigned i, size_t *len)
+static const void *col_blob(adm_sql_t *sc, unsigned i, size_t *len)
 {
     conn_t *c = (conn_t *)sc;
     const void *p = sqlite3_column_blob(c->cur, (int)i);
@@ -563,23 +540,18 @@ static const void *d_col_blob(adm_sql_t *sc, unsigned i, size_t *len)
     return p != NULL ? p : "";
 }
 
-static void d_done(adm_sql_t *c)
-{
-    done((conn_t *)c);
-}
-
-static int d_changes(adm_sql_t *c)
+static int changes(adm_sql_t *c)
 {
     return sqlite3_changes(((conn_t *)c)->db);
 }
 
-static int64_t d_insert_id(adm_sql_t *c)
+static int64_t insert_id(adm_sql_t *c)
 {
     return sqlite3_last_insert_rowid(((conn_t *)c)->db);
 }
 
 /* ADM_ERR_STORE when a row reader found a value that does not fit, and clears the flag. */
-static adm_err_t d_take_bad(adm_sql_t *sc)
+static adm_err_t take_bad(adm_sql_t *sc)
 {
     conn_t *c = (conn_t *)sc;
     adm_err_t result = c->bad ? ADM_ERR_STORE : ADM_OK;
@@ -589,19 +561,19 @@ static adm_err_t d_take_bad(adm_sql_t *sc)
 }
 
 static const adm_sql_driver_t driver = {
-    .use = d_use,
-    .bind_int = d_bind_int,
-    .bind_text = d_bind_text,
-    .bind_blob = d_bind_blob,
-    .exec = d_exec,
-    .step = d_step,
-    .col_int = d_col_int,
-    .col_text = d_col_text,
-    .col_blob = d_col_blob,
-    .done = d_done,
-    .changes = d_changes,
-    .insert_id = d_insert_id,
-    .take_bad = d_take_bad,
+    .use = use,
+    .bind_int = pi,
+    .bind_text = pt,
+    .bind_blob = pb,
+    .exec = exec,
+    .step = step,
+    .col_int = col_int,
+    .col_text = col_text,
+    .col_blob = col_blob,
+    .done = done,
+    .changes = changes,
+    .insert_id = insert_id,
+    .take_bad = take_bad,
 };
 
 static conn_t *acquire(be_t *be)
