@@ -1324,12 +1324,16 @@ static enum MHD_Result first_call(adm_http_req_t *req)
     if (cl != NULL && parse_u64(cl, &len))
         req->declared_len = len;
     if (req->declared_len > req->srv->cfg.max_body_bytes) {
-        /* Refuse before reading the body (and before any 100 Continue):
-         * the only reply queued on the first call, so libmicrohttpd closes
-         * the connection instead of reading what the client still sends. */
         req->too_large = true;
-        reply_too_large(req);
-        return respond(req, true);
+        /* Up to DISCARD_FACTOR times the limit the body is read and dropped
+         * and 413 goes out at the end (a lingering close: closing with
+         * unread input would make the kernel send a reset that destroys the
+         * 413 before the client reads it). Beyond that, refuse at once,
+         * before any 100 Continue, and let libmicrohttpd close. */
+        if (req->declared_len / DISCARD_FACTOR > req->srv->cfg.max_body_bytes + 65536) {
+            reply_too_large(req);
+            return respond(req, true);
+        }
     }
     return MHD_YES;
 }
