@@ -92,11 +92,10 @@ static const struct setting settings[] = {
      0, NULL},
     INT("mysql", "replica_max_lag_s", "--replica-max-lag", "SECONDS", replica_max_lag_s, 1, 3600,
         "a replica lagging more than this stops serving reads"),
-    INT("booking", "hold_ttl_s", "--hold-ttl", "SECONDS", hold_ttl_s, 10, 86400,
+    INT("booking", "hold_ttl_s", "--hold-ttl", "SECONDS", hold_ttl_s, 10, 3600,
         "how long a hold reserves tickets before it expires"),
     INT("booking", "reaper_interval_s", "--reaper-interval", "SECONDS", reaper_interval_s, 1, 3600,
         "how often expired holds are released"),
-    STR("keys", "dir", "--key-dir", "DIR", key_dir, "ticket-signing key directory"),
     ENUM("log", "format", "--log-format", "logfmt|json", log_format, format_names,
          "log line format"),
     ENUM("log", "level", "--log-level", "debug|info|warn|error|off", log_level, level_names,
@@ -107,7 +106,7 @@ static const struct setting settings[] = {
 #define N_SETTINGS (sizeof settings / sizeof settings[0])
 
 static const char *const sections[] = {"server",  "store", "sqlite", "mysql",
-                                       "booking", "keys",  "log"};
+                                       "booking", "log"};
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 
 struct loader {
@@ -161,7 +160,6 @@ void adm_config_defaults(adm_config_t *cfg)
     cfg->replica_max_lag_s = 5;
     cfg->hold_ttl_s = 600;
     cfg->reaper_interval_s = 5;
-    snprintf(cfg->key_dir, sizeof cfg->key_dir, "admit-keys");
     cfg->log_format = ADM_LOG_LOGFMT;
     cfg->log_level = ADM_LOG_INFO;
     cfg->access_log = true;
@@ -672,8 +670,6 @@ static adm_err_t validate(struct loader *ld)
     else if (cfg->mode == ADM_MODE_EDGE && cfg->upstream[0] == '\0')
         result = fail(ld, "server.mode is edge but server.upstream is empty (set --upstream, "
                           "ADMIT_SERVER_UPSTREAM or [server] upstream)");
-    else if (cfg->key_dir[0] == '\0')
-        result = fail(ld, "keys.dir is empty (set --key-dir, ADMIT_KEYS_DIR or [keys] dir)");
     return result;
 }
 

@@ -61,8 +61,6 @@ typedef struct adm_config {
     /* [booking] */
     int hold_ttl_s;
     int reaper_interval_s;
-    /* [keys] */
-    char key_dir[ADM_CONFIG_PATH_MAX];
     /* [log] */
     adm_log_format_t log_format;
     adm_log_level_t log_level;

@@ -83,6 +83,14 @@ int main(int argc, char **argv)
     case ADM_CONFIG_RUN:
         break;
     }
+    if (cfg->mode == ADM_MODE_EDGE) {
+        /* the venue relay (sync with gate devices and upstream) is not built
+         * yet: refuse rather than run a central server under an edge config */
+        fprintf(stderr, "admitd: server.mode = edge (the venue relay) is not available in "
+                        "this version; run with mode central\n");
+        result = EXIT_CONFIG;
+        goto out;
+    }
 
     /* Block the stop signals in every thread (libmicrohttpd's inherit the
      * mask); this thread collects them with sigwait(). */

@@ -154,6 +154,7 @@ check "packaging/admitd.ini parses" 0 "$admitd" --config "$ADMIT_SRCDIR/packagin
 grep -q '^backend = sqlite$' "$tmp/out" || fail "sample config: backend not read as sqlite"
 check "unknown store" 2 "$ctl" init --store oracle
 check "admitd bad flag" 2 "$admitd" --no-such-flag
+check "admitd refuses edge mode (not built yet)" 2 "$admitd" "${db[@]}" --mode edge --upstream http://127.0.0.1:1
 
 echo "$fails failure(s)"
 [ "$fails" -eq 0 ]

@@ -68,7 +68,6 @@ static void test_defaults(void)
     CHECK_INT(cfg.pool_size, 0);
     CHECK_INT(cfg.hold_ttl_s, 600);
     CHECK_INT(cfg.reaper_interval_s, 5);
-    CHECK_STR(cfg.key_dir, "admit-keys");
     CHECK_INT(cfg.mode, ADM_MODE_CENTRAL);
     CHECK_STR(cfg.upstream, "");
     CHECK_INT(cfg.log_format, ADM_LOG_LOGFMT);
@@ -104,8 +103,6 @@ static void test_file_parsing(void)
                             "[booking]\n"
                             "hold_ttl_s = 120\n"
                             "reaper_interval_s = 1\n"
-                            "[keys]\n"
-                            "dir = \"keys \\\"quoted\\\" \\\\ dir\"\n"
                             "[log]\n"
                             "format = json\n"
                             "level = warn\n"
@@ -131,15 +128,19 @@ static void test_file_parsing(void)
     CHECK_INT(cfg.replica_max_lag_s, 2);
     CHECK_INT(cfg.hold_ttl_s, 120);
     CHECK_INT(cfg.reaper_interval_s, 1);
-    CHECK_STR(cfg.key_dir, "keys \"quoted\" \\ dir");
     CHECK_INT(cfg.log_format, ADM_LOG_JSON);
     CHECK_INT(cfg.log_level, ADM_LOG_WARN);
     CHECK(!cfg.access_log);
     CHECK_STR(cfg.config_file, path);
 
+    /* escapes inside a quoted value */
+    path = write_file("q.ini", "[server]\nupstream = \"keys \\\"quoted\\\" \\\\ dir\"\n");
+    CHECK_ERR(load(noenv, "--config", path, END), ADM_OK);
+    CHECK_STR(cfg.upstream, "keys \"quoted\" \\ dir");
+
     /* an empty value and an empty quoted value */
     path =
-        write_file("b.ini", "[server]\nupstream =\n[keys]\ndir = \"x\"\n[mysql]\nprimary = \"\"\n");
+        write_file("b.ini", "[server]\nupstream =\n[sqlite]\npath = \"x\"\n[mysql]\nprimary = \"\"\n");
     CHECK_ERR(load(noenv, "--config", path, END), ADM_OK);
     CHECK_STR(cfg.upstream, "");
     CHECK_STR(cfg.mysql_primary, "");
@@ -182,7 +183,7 @@ static void test_precedence(void)
                    "--connection-timeout", "7", "--max-body-bytes", "4096", "--shutdown-timeout",
                    "0", "--store", "mysql", "--mysql-primary", "mysql://p/db", "--pool-size", "4",
                    "--replica-max-lag", "9", "--hold-ttl", "60", "--reaper-interval", "2",
-                   "--key-dir", "k", "--mode", "edge", "--upstream", "http://c", "--log-format",
+                   "--sqlite", "k", "--mode", "edge", "--upstream", "http://c", "--log-format",
                    "json", "--log-level", "off", "--access-log", "false", END),
               ADM_OK);
     CHECK_STR(cfg.listen, "::1");
@@ -196,7 +197,7 @@ static void test_precedence(void)
     CHECK_INT(cfg.replica_max_lag_s, 9);
     CHECK_INT(cfg.hold_ttl_s, 60);
     CHECK_INT(cfg.reaper_interval_s, 2);
-    CHECK_STR(cfg.key_dir, "k");
+    CHECK_STR(cfg.sqlite_path, "k");
     CHECK_INT(cfg.mode, ADM_MODE_EDGE);
     CHECK_STR(cfg.upstream, "http://c");
     CHECK_INT(cfg.log_format, ADM_LOG_JSON);
@@ -206,14 +207,14 @@ static void test_precedence(void)
     {
         char *env2[] = {"ADMIT_STORE_BACKEND=mysql",      "ADMIT_MYSQL_PRIMARY=mysql://e/db",
                         "ADMIT_SERVER_MODE=central",      "ADMIT_LOG_ACCESS=no",
-                        "ADMIT_BOOKING_HOLD_TTL_S=30",    "ADMIT_KEYS_DIR=/keys",
+                        "ADMIT_BOOKING_HOLD_TTL_S=30",    "ADMIT_SQLITE_PATH=/keys",
                         "ADMIT_SERVER_MAX_BODY_BYTES=99", NULL};
         CHECK_ERR(load(env2, END), ADM_OK);
         CHECK_INT(cfg.backend, ADM_STORE_MYSQL);
         CHECK_STR(cfg.mysql_primary, "mysql://e/db");
         CHECK(!cfg.access_log);
         CHECK_INT(cfg.hold_ttl_s, 30);
-        CHECK_STR(cfg.key_dir, "/keys");
+        CHECK_STR(cfg.sqlite_path, "/keys");
         CHECK_INT(cfg.max_body_bytes, 99);
     }
 }
@@ -289,12 +290,12 @@ static void test_file_errors(void)
     snprintf(want, sizeof want, "%s:1: key port appears before any [section]", path);
     CHECK_CONFIG_ERR(load(noenv, "--config", path, END), want);
 
-    path = write_file("e7.ini", "[keys]\ndir = \"unterminated\n");
-    snprintf(want, sizeof want, "%s:2: keys.dir: unterminated quoted value", path);
+    path = write_file("e7.ini", "[sqlite]\npath = \"unterminated\n");
+    snprintf(want, sizeof want, "%s:2: sqlite.path: unterminated quoted value", path);
     CHECK_CONFIG_ERR(load(noenv, "--config", path, END), want);
 
-    path = write_file("e8.ini", "[keys]\ndir = \"a\" b\n");
-    snprintf(want, sizeof want, "%s:2: keys.dir: unexpected text after the closing quote", path);
+    path = write_file("e8.ini", "[sqlite]\npath = \"a\" b\n");
+    snprintf(want, sizeof want, "%s:2: sqlite.path: unexpected text after the closing quote", path);
     CHECK_CONFIG_ERR(load(noenv, "--config", path, END), want);
 
     path = write_file("e9.ini", "[server]\njust some words\n");
@@ -336,7 +337,7 @@ static void test_env_and_flag_errors(void)
     CHECK_CONFIG_ERR(load(e1, END), "ADMIT_SERVER_PORT: \"abc\" is not a number");
     CHECK_CONFIG_ERR(load(e2, END), "ADMIT_SERVER_PROT: unknown variable");
     CHECK_CONFIG_ERR(load(e3, END), "ADMIT_STORE_BACKEND: unknown value \"oracle\"");
-    CHECK_CONFIG_ERR(load(e4, END), "ADMIT_BOOKING_HOLD_TTL_S: 1 is out of range (10..86400)");
+    CHECK_CONFIG_ERR(load(e4, END), "ADMIT_BOOKING_HOLD_TTL_S: 1 is out of range (10..3600)");
     CHECK_CONFIG_ERR(load(e5, END), "cannot read config file /nonexistent/admit.ini");
 
     CHECK_CONFIG_ERR(load(noenv, "--port", "-1", END), "--port: -1 is out of range (0..65535)");
@@ -368,9 +369,9 @@ static void test_actions(void)
     CHECK_ERR(load(noenv, "--check-config", END), ADM_OK);
     CHECK_INT(cfg.action, ADM_CONFIG_CHECK);
     /* a flag value that looks like --help is a value, not the flag */
-    CHECK_ERR(load(noenv, "--key-dir", "--help", END), ADM_OK);
+    CHECK_ERR(load(noenv, "--sqlite", "--help", END), ADM_OK);
     CHECK_INT(cfg.action, ADM_CONFIG_RUN);
-    CHECK_STR(cfg.key_dir, "--help");
+    CHECK_STR(cfg.sqlite_path, "--help");
 }
 
 static char *ini_text(const adm_config_t *c)
@@ -396,7 +397,7 @@ static void test_check_config_output(void)
     if (first == NULL)
         abort();
     CHECK_ERR(load(env, "--check-config", "--port", "9090", "--store", "mysql", "--mysql-primary",
-                   "mysql://app:s3cret@db1:3306/admit", "--key-dir", "dir # with ; specials",
+                   "mysql://app:s3cret@db1:3306/admit", "--sqlite", "dir # with ; specials",
                    "--upstream", "  padded  ", END),
               ADM_OK);
     CHECK_INT(cfg.action, ADM_CONFIG_CHECK);
@@ -406,7 +407,7 @@ static void test_check_config_output(void)
     CHECK(strstr(text, "primary = mysql://app:***@db1:3306/admit\n") != NULL);
     CHECK(strstr(text, "replicas = mysql://u:***@r1/db, mysql://r2/db\n") != NULL);
     CHECK(strstr(text, "s3cret") == NULL && strstr(text, ":pw@") == NULL);
-    CHECK(strstr(text, "dir = \"dir # with ; specials\"\n") != NULL);
+    CHECK(strstr(text, "path = \"dir # with ; specials\"\n") != NULL);
     CHECK(strstr(text, "upstream = \"  padded  \"\n") != NULL);
     CHECK(strstr(text, "\n[log]\nformat = logfmt\nlevel = info\naccess = true\n") != NULL);
     CHECK(strstr(text, "hold_ttl_s = 600\n") != NULL);
@@ -417,7 +418,7 @@ static void test_check_config_output(void)
     if (load(noenv, "--config", path, END) != ADM_OK)
         adm_test_fail(__FILE__, __LINE__, "reloading --check-config output: %s", errbuf);
     CHECK_INT(cfg.port, 9090);
-    CHECK_STR(cfg.key_dir, first->key_dir);
+    CHECK_STR(cfg.sqlite_path, first->sqlite_path);
     CHECK_STR(cfg.upstream, "  padded  ");
     CHECK_INT(cfg.n_replicas, 2);
     CHECK_STR(cfg.mysql_replicas[0], "mysql://u:***@r1/db");
