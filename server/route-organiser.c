@@ -252,7 +252,7 @@ static void patch_event(adm_http_req_t *req, void *ctx)
     adm_principal_t who;
     adm_event_t *e;
     adm_event_spec_t spec;
-    adm_event_status_t status;
+    adm_event_status_t status = ADM_EVENT_DRAFT; /* set when status_s is */
     const char *status_s;
     int64_t id, now = adm_app_now(app);
     adm_err_t rc = ADM_OK;

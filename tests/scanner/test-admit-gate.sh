@@ -1,0 +1,126 @@
+#!/bin/bash
+# test-admit-gate.sh: drives the real admit-gate binary end to end: init from a
+# snapshot, scans of texts, PNG images and keyboard-wedge input without Enter,
+# hooks, the journal and usage errors. admitctl (server/) makes keys, tokens
+# and QR images here only; admit-gate itself never links server/. Needs jq.
+set -u
+gate="$ADMIT_BUILDDIR/scanner/admit-gate"
+ctl="$ADMIT_BUILDDIR/server/admitctl"
+tmp=$(mktemp -d /tmp/admit-gate-test.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+
+check() { # check NAME EXPECTED_STATUS CMD...
+    local name=$1 want=$2; shift 2
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    local got=$?
+    if [ "$got" != "$want" ]; then
+        echo "FAIL $name: exit $got, expected $want"; sed 's/^/  out: /' "$tmp/out"; sed 's/^/  err: /' "$tmp/err"
+        fails=$((fails + 1)); return 1
+    fi
+    echo "ok   $name"
+}
+expect() { # expect NAME JQ-FILTER (run with -s on $tmp/out, must print true)
+    if [ "$(jq -rs "$2" "$tmp/out" 2>/dev/null)" != true ]; then
+        echo "FAIL $1: $2 on $(cat "$tmp/out")"; fails=$((fails + 1)); return 1
+    fi
+    echo "ok   $1"
+}
+
+# usage and help
+check "no arguments" 2 "$gate"
+check "unknown command" 2 "$gate" frobnicate
+check "--help" 0 "$gate" --help
+for c in init scan journal; do
+    check "$c --help" 0 "$gate" $c --help
+    grep -q "usage: admit-gate $c" "$tmp/out" || { echo "FAIL $c --help text"; fails=$((fails + 1)); }
+    check "$c bad option" 2 "$gate" $c --no-such-option
+done
+check "init without --snapshot" 2 "$gate" init --db "$tmp/g.db"
+check "scan without --list" 2 "$gate" scan --db "$tmp/g.db" --gate North AD1:X
+check "scan bad --list" 2 "$gate" scan --db "$tmp/g.db" --list 0 --gate North AD1:X
+check "scan nothing to scan" 2 "$gate" scan --db "$tmp/g.db" --list 1 --gate North
+check "scan --stdin with TEXT" 2 "$gate" scan --db "$tmp/g.db" --list 1 --gate North --stdin AD1:X
+check "scan bad hook class" 2 "$gate" scan --db "$tmp/g.db" --list 1 --gate North --hook open=true AD1:X
+check "scan bad --pause-ms" 2 "$gate" scan --db "$tmp/g.db" --list 1 --gate North --pause-ms 0 --stdin
+check "scan before init" 1 "$gate" scan --db "$tmp/empty.db" --list 1 --gate North AD1:X
+check "journal of a missing file" 1 "$gate" journal --db "$tmp/missing.db"
+
+# keys, snapshot, tokens
+check "keygen" 0 "$ctl" keygen --dir "$tmp/keys"
+cat >"$tmp/snap.json" <<EOF
+{"format":"admit-gate-snapshot","version":1,"event":{"id":7,"name":"Test"},
+ "keys":$(cat "$tmp/keys/keys.json"),
+ "ticket_types":[{"id":21,"name":"GA"},{"id":22,"name":"VIP"}],
+ "tickets":[{"id":5,"status":"blocked"}],
+ "revocations":{"revocations":[{"seq":1,"ticket_id":4,"revoked_at":1767312000,"reason":"revoked"}],"next":1,"more":false},
+ "checkin_lists":[{"id":1,"name":"Main","reentry":"once","ticket_types":[21,22],"gates":["North","South"]},
+                  {"id":2,"name":"VIP","reentry":"after_exit","ticket_types":[22]}],
+ "checkins":[{"nonce":"r-1","ticket_id":3,"list_id":1,"at":1767300000,"gate":"South","device":"dev-b","direction":"entry"}]}
+EOF
+echo '{"format":"nope"}' >"$tmp/bad.json"
+check "init bad snapshot" 1 "$gate" init --db "$tmp/g.db" --snapshot "$tmp/bad.json"
+check "init" 0 "$gate" init --db "$tmp/g.db" --snapshot "$tmp/snap.json"
+expect "init output" '.[0].event_id == 7 and (.[0].device | length) == 16'
+device=$(jq -r .device "$tmp/out")
+tk() { "$ctl" issue --key "$tmp/keys" --event 7 --type 21 --ticket "$@"; }
+t1=$(tk 1); t2=$(tk 2); t3=$(tk 3); t4=$(tk 4); t5=$(tk 5); t6=$(tk 6 --special); t7=$(tk 7)
+t8=$(tk 8); t9=$(tk 9); t10=$(tk 10 --reentry)
+other=$("$ctl" issue --key "$tmp/keys" --event 8 --type 21 --ticket 1)
+
+# texts
+check "scan accept" 0 "$gate" scan --db "$tmp/g.db" --list 1 --gate North --at 1800000000 "$t1"
+expect "accept output" '.[0].verdict == "accept" and .[0].ticket.id == 1 and .[0].ticket.verified and (.[0].nonce | length) == 32 and .[0].at == 1800000000'
+check "scan again" 1 "$gate" scan --db "$tmp/g.db" --list 1 --gate South "$t1"
+expect "already used here" ".[0].verdict == \"already_used\" and .[0].first_used.gate == \"North\" and .[0].first_used.device == \"$device\" and .[0].first_used.at == 1800000000"
+check "used at another device" 1 "$gate" scan --db "$tmp/g.db" --list 1 --gate North "$t3"
+expect "first used at South by dev-b" '.[0].verdict == "already_used" and .[0].first_used.gate == "South" and .[0].first_used.device == "dev-b"'
+check "refusals" 1 "$gate" scan --db "$tmp/g.db" --list 1 --gate North "$t4" "$t5" "$other" "AD1:NOPE" "hello"
+expect "refusal verdicts" '[.[].verdict] == ["revoked","revoked","wrong_event","malformed","malformed"] and .[1].reason == "blocked"'
+check "exit not inside" 1 "$gate" scan --db "$tmp/g.db" --list 1 --gate North --exit "$t2"
+expect "not_inside" '.[0].verdict == "not_inside"'
+check "wrong gate (type not on list)" 1 "$gate" scan --db "$tmp/g.db" --list 2 --gate Lounge "$t2"
+expect "wrong_gate" '.[0].verdict == "wrong_gate"'
+check "gate not on the list" 1 "$gate" scan --db "$tmp/g.db" --list 1 --gate East "$t2"
+grep -q "not in the snapshot" "$tmp/err" || { echo "FAIL gate not on list message"; fails=$((fails + 1)); }
+check "reentry ticket" 1 "$gate" scan --db "$tmp/g.db" --list 1 --gate North "$t10" "$t10"
+expect "reentry: inside" '[.[].verdict] == ["accept","already_used"]'
+check "reentry exit" 0 "$gate" scan --db "$tmp/g.db" --list 1 --gate North --exit "$t10"
+check "reentry again" 0 "$gate" scan --db "$tmp/g.db" --list 1 --gate North "$t10"
+
+# images rendered by admitctl qr
+check "render png" 0 "$ctl" qr "$t2" --png "$tmp/t2.png"
+check "scan image" 0 "$gate" scan --db "$tmp/g.db" --list 1 --gate North --image "$tmp/t2.png"
+expect "image accepted" '.[0].verdict == "accept" and .[0].ticket.id == 2'
+check "scan image again + missing file" 1 "$gate" scan --db "$tmp/g.db" --list 1 --gate North --image "$tmp/t2.png" "$tmp/none.png"
+expect "image refusals" '[.[].verdict] == ["already_used","malformed"] and .[1].reason == "io_error"'
+
+# keyboard wedge: codes without Enter, separated only by pauses, then one with CR LF
+check "wedge without Enter" 0 bash -c "{ printf '%s' '$t7'; sleep 0.4; printf '%s' '$t8'; sleep 0.4; printf '%s\r\n' '$t9'; } | '$gate' scan --db '$tmp/g.db' --list 1 --gate North --stdin --pause-ms 100"
+expect "wedge: three codes" '[.[].ticket.id] == [7,8,9] and all(.[]; .verdict == "accept")'
+check "wedge lines" 1 bash -c "printf '%s\n\n%s\r\n' '$t7' 'garbage' | '$gate' scan --db '$tmp/g.db' --list 1 --gate North --stdin"
+expect "wedge lines verdicts" '[.[].verdict] == ["already_used","malformed"]'
+check "wedge oversize code" 1 bash -c "head -c 1500 /dev/zero | tr '\\0' A | '$gate' scan --db '$tmp/g.db' --list 1 --gate North --stdin"
+expect "oversize refused" 'length == 1 and .[0].verdict == "malformed" and .[0].reason == "oversize"'
+
+# hooks
+hooks="$tmp/hooks.log"
+check "hooks" 1 "$gate" scan --db "$tmp/g.db" --list 1 --gate North \
+    --hook "accept=echo accept \$1 \$(printf %s \"\$ADMIT_VERDICT\" | jq -r .ticket.id) >>'$hooks'" \
+    --hook "refuse=echo refuse \$1 >>'$hooks'" \
+    --hook "attention=echo attention \$1 >>'$hooks'" \
+    "$t6" "$t6"
+want=$'accept accept 6\nattention accept\nrefuse already_used\nattention already_used'
+if [ "$(cat "$hooks" 2>/dev/null)" != "$want" ]; then
+    echo "FAIL hooks log:"; sed 's/^/  /' "$hooks"; fails=$((fails + 1))
+else
+    echo "ok   hooks fired in order with the verdict"
+fi
+
+# the journal has every scan, with unique nonces
+check "journal" 0 "$gate" journal --db "$tmp/g.db"
+expect "journal rows" 'length == 24 and ([.[].nonce] | unique | length) == 24 and all(.[]; (.text_hash | length) == 64)'
+expect "journal accepts" '[.[] | select(.verdict == "accept")] | length == 9'
+
+if [ "$fails" -ne 0 ]; then echo "$fails check(s) failed"; exit 1; fi
+echo "all passed"
