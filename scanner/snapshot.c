@@ -9,6 +9,7 @@
 #include <string.h>
 
 static const char *reentry_names[] = {"once", "after_exit", "unlimited"};
+static const char *const status_names[] = {"valid", "revoked", "refunded", "blocked"};
 
 static bool get_id(json_t *o, const char *key, int64_t max, int64_t *v)
 {
@@ -25,7 +26,24 @@ static const char *get_name(json_t *o, const char *key)
     return adm_gate_name_ok(s) ? s : NULL;
 }
 
-/* Inserts the snapshot's tables (already emptied). ADM_ERR_FORMAT or ADM_ERR_STORE. */
+/* One ticket status of the document (16 bytes: there can be a million); pos
+ * keeps "the last one wins" for repeated ids. */
+struct status_row {
+    int64_t id;
+    uint32_t pos;
+    uint8_t status; /* index in status_names */
+};
+
+static int status_row_cmp(const void *a, const void *b)
+{
+    const struct status_row *x = a, *y = b;
+    if (x->id != y->id)
+        return x->id < y->id ? -1 : 1;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* Inserts the snapshot's tables (already emptied). ADM_ERR_FORMAT, ADM_ERR_NOMEM
+ * or ADM_ERR_STORE. */
 static adm_err_t import_tables(adm_gate_t *g, json_t *doc)
 {
     adm_err_t result = ADM_ERR_FORMAT;
@@ -37,6 +55,9 @@ static adm_err_t import_tables(adm_gate_t *g, json_t *doc)
     json_t *revs = json_object_get(json_object_get(doc, "revocations"), "revocations");
     json_t *lists = json_object_get(doc, "checkin_lists"),
            *checkins = json_object_get(doc, "checkins");
+    sqlite3_stmt *ins = NULL;
+    struct status_row *rows = NULL;
+    size_t n;
 
     if (!json_is_array(types) || !json_is_array(lists) || (tickets && !json_is_array(tickets)) ||
         (revs && !json_is_array(revs)) || (checkins && !json_is_array(checkins)))
@@ -50,17 +71,50 @@ static adm_err_t import_tables(adm_gate_t *g, json_t *doc)
                                           id, json_string_value(json_object_get(e, "name")))))
             goto out;
     }
+    /* Tickets can number a million: one prepared statement, rows in id order
+     * (random ids inserted as they come thrash SQLite's page cache; bench/bench-gate.c). */
+    n = json_array_size(tickets);
+    if (n > 0) {
+        if ((rows = malloc(n * sizeof *rows)) == NULL) {
+            result = ADM_ERR_NOMEM;
+            goto out;
+        }
+        if (sqlite3_prepare_v2(
+                g->db, "INSERT OR REPLACE INTO ticket_status(ticket_id, status) VALUES(?1, ?2)", -1,
+                &ins, NULL) != SQLITE_OK) {
+            result = ADM_ERR_STORE;
+            goto out;
+        }
+    }
     json_array_foreach(tickets, i, e)
     {
         const char *st = json_string_value(json_object_get(e, "status"));
-        if (!get_id(e, "id", INT64_MAX, &id) || st == NULL ||
-            (strcmp(st, "valid") != 0 && strcmp(st, "revoked") != 0 &&
-             strcmp(st, "refunded") != 0 && strcmp(st, "blocked") != 0))
+        uint8_t code = 0, n_names = sizeof status_names / sizeof status_names[0];
+        while (st != NULL && code < n_names && strcmp(st, status_names[code]) != 0)
+            code++;
+        if (!get_id(e, "id", INT64_MAX, &id) || st == NULL || code == n_names)
             goto out;
-        if (!adm_gate_sql_ok(adm_gate_sql(
-                g->db, "INSERT OR REPLACE INTO ticket_status(ticket_id, status) VALUES(?1, ?2)",
-                "it", id, st)))
+        /* i < 2^32: the document limit allows far fewer tickets */
+        rows[i] = (struct status_row){.id = id, .pos = (uint32_t)i, .status = code};
+    }
+    if (n > 0)
+        qsort(rows, n, sizeof *rows, status_row_cmp);
+    for (i = 0; i < n; i++) {
+        sqlite3_bind_int64(ins, 1, rows[i].id);
+        sqlite3_bind_text(ins, 2, status_names[rows[i].status], -1, SQLITE_STATIC);
+        if (adm_gate_step(ins) != SQLITE_DONE)
             goto out;
+    }
+    sqlite3_finalize(ins);
+    ins = NULL;
+    /* revocations, likewise (a few thousand): one prepared statement */
+    if (json_array_size(revs) > 0 &&
+        sqlite3_prepare_v2(g->db,
+                           "INSERT OR IGNORE INTO revocations(seq, ticket_id, revoked_at)"
+                           " VALUES(?1, ?2, ?3)",
+                           -1, &ins, NULL) != SQLITE_OK) {
+        result = ADM_ERR_STORE;
+        goto out;
     }
     json_array_foreach(revs, i, e)
     {
@@ -68,7 +122,11 @@ static adm_err_t import_tables(adm_gate_t *g, json_t *doc)
         if (!get_id(e, "seq", INT64_MAX, &id) || !get_id(e, "ticket_id", INT64_MAX, &id2) ||
             (x && !json_is_integer(x)))
             goto out;
-        if (adm_gate_add_revocation(g, id, (uint64_t)id2, x ? json_integer_value(x) : 0) != ADM_OK)
+        /* as adm_gate_add_revocation(): a seq already stored is ignored */
+        sqlite3_bind_int64(ins, 1, id);
+        sqlite3_bind_int64(ins, 2, id2);
+        sqlite3_bind_int64(ins, 3, x ? json_integer_value(x) : 0);
+        if (adm_gate_step(ins) != SQLITE_DONE)
             goto out;
     }
     json_array_foreach(lists, i, e)
@@ -139,6 +197,8 @@ static adm_err_t import_tables(adm_gate_t *g, json_t *doc)
     }
     result = ADM_OK;
 out:
+    sqlite3_finalize(ins);
+    free(rows);
     return result;
 }
 
