@@ -787,10 +787,34 @@ out:
     return result;
 }
 
+/* Parses the options of a command whose only own option is one required
+ * positive id, --NAME ID (e.g. "type list --event 7"); store options go to
+ * ca. Returns -1 when the caller should go on with *id set, else the exit
+ * status to return (--help printed, or a usage error reported). */
+static int parse_id_command(int argc, char **argv, const char *usage, const char *command,
+                            const char *name, struct cfg_args *ca, int64_t *id)
+{
+    const struct option opts[] = {STORE_OPTIONS, {name, required_argument, NULL, 'i'}, {0}};
+    int c;
+
+    *id = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'h')
+            return fputs(usage, stdout), ADM_CTL_OK;
+        if (c == 'i') {
+            if (!parse_i64(optarg, 1, INT64_MAX, id))
+                return fail_usage(usage, "bad --%s '%s'", name, optarg);
+        } else if (!cfg_arg(ca, c, optarg)) {
+            return fputs(usage, stderr), ADM_CTL_USAGE;
+        }
+    }
+    if (optind != argc || *id == 0)
+        return fail_usage(usage, "%s needs --%s", command, name);
+    return -1;
+}
+
 static int type_list(int argc, char **argv)
 {
-    static const struct option opts[] = {STORE_OPTIONS, {"event", required_argument, NULL, 'v'},
-                                         {0}};
     struct cfg_args ca = {.argc = 1};
     adm_ticket_type_t *types = NULL;
     adm_config_t cfg;
@@ -800,18 +824,8 @@ static int type_list(int argc, char **argv)
     int c, result = ADM_CTL_USAGE;
     adm_err_t err;
 
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'h')
-            return fputs(usage_type, stdout), ADM_CTL_OK;
-        if (c == 'v') {
-            if (!parse_i64(optarg, 1, INT64_MAX, &event))
-                return fail_usage(usage_type, "bad --event '%s'", optarg);
-        } else if (!cfg_arg(&ca, c, optarg)) {
-            return fputs(usage_type, stderr), ADM_CTL_USAGE;
-        }
-    }
-    if (optind != argc || event == 0)
-        return fail_usage(usage_type, "type list needs --event");
+    if ((c = parse_id_command(argc, argv, usage_type, "type list", "event", &ca, &event)) >= 0)
+        return c;
     if ((result = open_store(&ca, &cfg, &st)) != ADM_CTL_OK)
         goto out;
     result = ADM_CTL_FAIL;
@@ -851,8 +865,6 @@ static const char *const order_states[] = {"pending", "paid", "cancelled", "refu
 
 static int order_list(int argc, char **argv)
 {
-    static const struct option opts[] = {STORE_OPTIONS, {"user", required_argument, NULL, 'u'},
-                                         {0}};
     struct cfg_args ca = {.argc = 1};
     adm_order_t *orders = NULL;
     adm_config_t cfg;
@@ -862,18 +874,8 @@ static int order_list(int argc, char **argv)
     int c, result = ADM_CTL_USAGE;
     adm_err_t err;
 
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'h')
-            return fputs(usage_order, stdout), ADM_CTL_OK;
-        if (c == 'u') {
-            if (!parse_i64(optarg, 1, INT64_MAX, &user))
-                return fail_usage(usage_order, "bad --user '%s'", optarg);
-        } else if (!cfg_arg(&ca, c, optarg)) {
-            return fputs(usage_order, stderr), ADM_CTL_USAGE;
-        }
-    }
-    if (optind != argc || user == 0)
-        return fail_usage(usage_order, "order list needs --user");
+    if ((c = parse_id_command(argc, argv, usage_order, "order list", "user", &ca, &user)) >= 0)
+        return c;
     if ((result = open_store(&ca, &cfg, &st)) != ADM_CTL_OK)
         goto out;
     result = ADM_CTL_FAIL;
@@ -972,8 +974,6 @@ out:
 
 static int ticket_revoke(int argc, char **argv)
 {
-    static const struct option opts[] = {STORE_OPTIONS, {"ticket", required_argument, NULL, 't'},
-                                         {0}};
     struct cfg_args ca = {.argc = 1};
     adm_config_t cfg;
     adm_store_t *st = NULL;
@@ -981,18 +981,8 @@ static int ticket_revoke(int argc, char **argv)
     int c, result = ADM_CTL_USAGE;
     adm_err_t err;
 
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'h')
-            return fputs(usage_ticket, stdout), ADM_CTL_OK;
-        if (c == 't') {
-            if (!parse_i64(optarg, 1, INT64_MAX, &ticket))
-                return fail_usage(usage_ticket, "bad --ticket '%s'", optarg);
-        } else if (!cfg_arg(&ca, c, optarg)) {
-            return fputs(usage_ticket, stderr), ADM_CTL_USAGE;
-        }
-    }
-    if (optind != argc || ticket == 0)
-        return fail_usage(usage_ticket, "ticket revoke needs --ticket");
+    if ((c = parse_id_command(argc, argv, usage_ticket, "ticket revoke", "ticket", &ca, &ticket)) >= 0)
+        return c;
     if ((result = open_store(&ca, &cfg, &st)) != ADM_CTL_OK)
         goto out;
     result = ADM_CTL_FAIL;
