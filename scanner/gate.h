@@ -9,37 +9,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sync/checkin.h"
 #include "sync/err.h"
 #include "sync/token.h"
 
 #define ADM_GATE_NAME_MAX 64                        /* gate, device and list names, bytes */
 #define ADM_GATE_NONCE_HEX 32                       /* 16 random bytes as hex */
 #define ADM_GATE_SNAPSHOT_MAX (64u * 1024u * 1024u) /* snapshot document limit */
-
-/* Verdicts. Values are stored in the journal by name, never by number. */
-typedef enum adm_verdict {
-    ADM_VERDICT_ACCEPT = 0,
-    ADM_VERDICT_ALREADY_USED,  /* entry refused by the list's re-entry rule */
-    ADM_VERDICT_REVOKED,       /* revoked, refunded or blocked ticket */
-    ADM_VERDICT_WRONG_EVENT,   /* token for another event */
-    ADM_VERDICT_WRONG_GATE,    /* ticket type not admitted on this check-in list */
-    ADM_VERDICT_NOT_YET_VALID, /* now < valid_from */
-    ADM_VERDICT_EXPIRED,       /* now > valid_until */
-    ADM_VERDICT_BAD_SIGNATURE, /* signature does not verify */
-    ADM_VERDICT_UNKNOWN_KEY,   /* key id unknown or retired */
-    ADM_VERDICT_MALFORMED,     /* not a token (prefix, Base45, length, fields, size) */
-    ADM_VERDICT_NOT_INSIDE,    /* exit scan of a ticket that is not inside */
-    ADM_VERDICT__MAX
-} adm_verdict_t;
-
-typedef enum adm_direction { ADM_DIRECTION_ENTRY = 0, ADM_DIRECTION_EXIT = 1 } adm_direction_t;
-
-/* Per check-in list re-entry rule. */
-typedef enum adm_reentry {
-    ADM_REENTRY_ONCE = 0,       /* one entry, ever (unless the ticket has ADM_TICKET_REENTRY) */
-    ADM_REENTRY_AFTER_EXIT = 1, /* entry again only after an exit scan */
-    ADM_REENTRY_UNLIMITED = 2,  /* every entry accepted */
-} adm_reentry_t;
 
 typedef struct adm_gate adm_gate_t;
 
@@ -93,10 +69,6 @@ typedef struct adm_gate_journal_row {
     bool attention;
     const char *text_hash; /* BLAKE2b-256 of the raw scanned text, hex */
 } adm_gate_journal_row_t;
-
-/* Stable lower-case names ("accept", "already_used", ...); "unknown" out of range. */
-const char *adm_verdict_name(adm_verdict_t v);
-const char *adm_direction_name(adm_direction_t d);
 
 /* Opens or creates the store at path (WAL, synchronous=FULL, migrations
  * applied; a new store gets a random device id). *out is freed with

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *reentry_names[] = {"once", "after_exit", "unlimited"};
 static const char *const status_names[] = {"valid", "revoked", "refunded", "blocked"};
 
 static bool get_id(json_t *o, const char *key, int64_t max, int64_t *v)
@@ -134,11 +133,8 @@ static adm_err_t import_tables(adm_gate_t *g, json_t *doc)
         const char *name = get_name(e, "name"),
                    *re = json_string_value(json_object_get(e, "reentry"));
         json_t *lt = json_object_get(e, "ticket_types"), *gates = json_object_get(e, "gates");
-        int rule = -1;
-        for (int r = 0; r < 3 && re; r++)
-            if (strcmp(re, reentry_names[r]) == 0)
-                rule = r;
-        if (!get_id(e, "id", UINT32_MAX, &id) || name == NULL || rule < 0 || !json_is_array(lt) ||
+        adm_reentry_t rule;
+        if (!get_id(e, "id", UINT32_MAX, &id) || name == NULL || !adm_reentry_parse(re, &rule) || !json_is_array(lt) ||
             (gates && !json_is_array(gates)))
             goto out;
         if (!adm_gate_sql_ok(adm_gate_sql(g->db,

@@ -7,31 +7,11 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const verdict_names[ADM_VERDICT__MAX] = {
-    [ADM_VERDICT_ACCEPT] = "accept",           [ADM_VERDICT_ALREADY_USED] = "already_used",
-    [ADM_VERDICT_REVOKED] = "revoked",         [ADM_VERDICT_WRONG_EVENT] = "wrong_event",
-    [ADM_VERDICT_WRONG_GATE] = "wrong_gate",   [ADM_VERDICT_NOT_YET_VALID] = "not_yet_valid",
-    [ADM_VERDICT_EXPIRED] = "expired",         [ADM_VERDICT_BAD_SIGNATURE] = "bad_signature",
-    [ADM_VERDICT_UNKNOWN_KEY] = "unknown_key", [ADM_VERDICT_MALFORMED] = "malformed",
-    [ADM_VERDICT_NOT_INSIDE] = "not_inside",
-};
-
-const char *adm_verdict_name(adm_verdict_t v)
-{
-    return (unsigned)v < ADM_VERDICT__MAX ? verdict_names[v] : "unknown";
-}
-
-const char *adm_direction_name(adm_direction_t d)
-{
-    return d == ADM_DIRECTION_EXIT ? "exit" : "entry";
-}
-
 adm_verdict_t adm_gate_verdict_from_name(const char *s)
 {
-    for (int i = 0; i < ADM_VERDICT__MAX; i++)
-        if (s != NULL && strcmp(s, verdict_names[i]) == 0)
-            return (adm_verdict_t)i;
-    return ADM_VERDICT_MALFORMED;
+    adm_verdict_t v = ADM_VERDICT_MALFORMED;
+    adm_verdict_parse(s, &v);
+    return v;
 }
 
 /* ---- the verdict (docs/scanning.md §3) ---- */

@@ -176,6 +176,29 @@ void adm_http_reply_bytes(adm_http_req_t *req, unsigned status, const char *cont
 /* True once the handler has replied. */
 bool adm_http_replied(const adm_http_req_t *req);
 
+/* Long-poll. Instead of replying, a handler may call adm_http_defer(req, ms)
+ * and return: the connection is suspended (no pool thread waits for it)
+ * and the handler is called again with the same request (same arena,
+ * accessors and body) after adm_http_server_wake() or ms milliseconds,
+ * whichever comes first. It may then reply or defer again. Deferred
+ * requests are resumed with a reply of 503 when the server stops.
+ * ADM_ERR_STATE after a reply, ADM_ERR_INVALID_ARG for ms 0 or over 60000. */
+adm_err_t adm_http_defer(adm_http_req_t *req, unsigned ms);
+
+/* Milliseconds since the handler was first called for this request. */
+uint64_t adm_http_waited_ms(const adm_http_req_t *req);
+
+/* The server running the request (to wake it from a handler). */
+adm_http_server_t *adm_http_req_server(adm_http_req_t *req);
+
+/* Resumes every deferred request now (something they may wait for
+ * happened). Thread-safe, cheap when nothing waits. */
+void adm_http_server_wake(adm_http_server_t *srv);
+
+/* Replies larger than 1 KiB are sent gzip-compressed (Content-Encoding:
+ * gzip, Vary: Accept-Encoding) when the request's Accept-Encoding allows
+ * gzip. */
+
 /* ------------------------------------------------------------------ */
 /* Server. */
 

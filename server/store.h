@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "server/metrics.h"
+#include "sync/checkin.h"
 #include "sync/err.h"
 #include "sync/token.h"
 
@@ -664,6 +665,250 @@ typedef struct adm_type_sales {
  * free()). ADM_ERR_NOT_FOUND when the event does not exist. */
 adm_err_t adm_store_sales_by_type(adm_store_t *st, adm_read_t rd, int64_t event_id,
                                   adm_type_sales_t **rows, size_t *n);
+
+/* ---- check-in lists, devices, scans (docs/sync.md) -----------------------
+ * The sync tables hold event ids without a foreign key to events: an edge
+ * relay keeps them for events it only mirrors (no catalog rows). Callers
+ * check that an event exists (catalog or mirror) before creating rows. */
+
+#define ADM_STORE_GATE_MAX 64          /* gate names, bytes */
+#define ADM_STORE_LIST_GATES_MAX 16    /* gates per check-in list */
+#define ADM_STORE_DEVICE_ID_LEN 19     /* "dv_" + 16 lower-case hex digits */
+#define ADM_STORE_NONCE_LEN 32         /* scan nonce: 32 lower-case hex digits */
+#define ADM_STORE_TEXT_HASH_LEN 64     /* BLAKE2b-256 of the scanned text, hex */
+#define ADM_STORE_REASON_MAX 32        /* verdict reason: [a-z0-9_] */
+#define ADM_STORE_SECRET_HASH_BYTES 32 /* BLAKE2b-256 of an enrollment token or device secret */
+#define ADM_STORE_CHECKINS_BATCH_MAX 1000
+#define ADM_STORE_CHECKINS_PAGE_MAX 5000
+#define ADM_STORE_MIRROR_HEADER_MAX (4u * 1024u * 1024u)
+
+typedef struct adm_checkin_list_spec {
+    int64_t event_id;
+    const char *name;         /* required, <= ADM_STORE_NAME_MAX */
+    adm_reentry_t reentry;
+    const int64_t *types;     /* admitted ticket type ids; n_types 0 = every type */
+    size_t n_types;           /* <= ADM_STORE_TYPES_MAX, no duplicates */
+    const char *const *gates; /* gate names (1..ADM_STORE_GATE_MAX bytes); 0 = any gate */
+    size_t n_gates;           /* <= ADM_STORE_LIST_GATES_MAX, no duplicates */
+} adm_checkin_list_spec_t;
+
+typedef struct adm_checkin_list {
+    int64_t id;
+    int64_t event_id;
+    char name[ADM_STORE_NAME_MAX + 1];
+    adm_reentry_t reentry;
+    size_t n_types;
+    int64_t types[ADM_STORE_TYPES_MAX];
+    size_t n_gates;
+    char gates[ADM_STORE_LIST_GATES_MAX][ADM_STORE_GATE_MAX + 1];
+    int64_t created;
+} adm_checkin_list_t;
+
+/* Creates a check-in list; *id gets its id. The caller has checked the
+ * event and that the types belong to it. */
+adm_err_t adm_store_checkin_list_create(adm_store_t *st, const adm_checkin_list_spec_t *spec,
+                                        int64_t now, int64_t *id);
+
+/* Inserts or replaces list l->id as given (an edge mirroring its upstream's
+ * lists; ids are the upstream's). l->created is kept as given. */
+adm_err_t adm_store_checkin_list_put(adm_store_t *st, const adm_checkin_list_t *l);
+
+/* The check-in lists of event_id by id: a new array of *n (free with free()). */
+adm_err_t adm_store_checkin_list_list(adm_store_t *st, adm_read_t rd, int64_t event_id,
+                                      adm_checkin_list_t **lists, size_t *n);
+
+typedef enum adm_device_kind {
+    ADM_DEVICE_GATE = 0,  /* a scanner: uploads its own scans */
+    ADM_DEVICE_RELAY = 1, /* an edge admitd: uploads the scans of its gates */
+} adm_device_kind_t;
+
+typedef struct adm_enrollment_spec {
+    int64_t event_id;
+    const char *gate;      /* required, <= ADM_STORE_GATE_MAX */
+    adm_device_kind_t kind;
+    int64_t expires_at;    /* > now */
+} adm_enrollment_spec_t;
+
+/* Stores a one-time enrollment token by its hash. ADM_ERR_EXISTS for a
+ * hash already stored. */
+adm_err_t adm_store_enrollment_create(adm_store_t *st,
+                                      const uint8_t token_hash[ADM_STORE_SECRET_HASH_BYTES],
+                                      const adm_enrollment_spec_t *spec, int64_t now);
+
+typedef struct adm_device {
+    char id[ADM_STORE_DEVICE_ID_LEN + 1];
+    int64_t event_id;
+    char name[ADM_STORE_NAME_MAX + 1];
+    char gate[ADM_STORE_GATE_MAX + 1];
+    adm_device_kind_t kind;
+    uint8_t secret_hash[ADM_STORE_SECRET_HASH_BYTES];
+    int64_t created;
+    int64_t last_seen;  /* last upload, 0 = never */
+    int64_t revoked_at; /* 0 unless revoked */
+} adm_device_t;
+
+/* Consumes the enrollment token of token_hash and creates device
+ * device_id (ADM_STORE_DEVICE_ID_LEN characters, made by the caller) named
+ * name (may be "", <= ADM_STORE_NAME_MAX) with the token's event, gate and
+ * kind, in one transaction. Fills *out. ADM_ERR_NOT_FOUND (unknown token),
+ * ADM_ERR_EXPIRED (token expired), ADM_ERR_STATE (token already used),
+ * ADM_ERR_EXISTS (device id taken). */
+adm_err_t adm_store_device_enroll(adm_store_t *st,
+                                  const uint8_t token_hash[ADM_STORE_SECRET_HASH_BYTES],
+                                  const char *device_id,
+                                  const uint8_t secret_hash[ADM_STORE_SECRET_HASH_BYTES],
+                                  const char *name, int64_t now, adm_device_t *out);
+
+/* Fills *out with device id, from the primary (authentication). ADM_ERR_NOT_FOUND. */
+adm_err_t adm_store_device_get(adm_store_t *st, const char *id, adm_device_t *out);
+
+/* The devices of event_id by creation: a new array of *n (free with free()). */
+adm_err_t adm_store_device_list(adm_store_t *st, adm_read_t rd, int64_t event_id,
+                                adm_device_t **devices, size_t *n);
+
+/* Revokes device id (idempotent: the first revocation time stays). ADM_ERR_NOT_FOUND. */
+adm_err_t adm_store_device_revoke(adm_store_t *st, const char *id, int64_t now);
+
+/* One scan as a device reports it (input of adm_store_checkins_add). Strings
+ * are borrowed for the call. */
+typedef struct adm_scan {
+    const char *nonce;     /* ADM_STORE_NONCE_LEN lower-case hex; globally unique */
+    const char *device;    /* the scanning device's id, 1..ADM_STORE_DEVICE_ID_LEN bytes
+                            * [A-Za-z0-9_-] (a gate's own id is not checked here) */
+    int64_t ticket_id;     /* 0 when the text did not parse */
+    int64_t list_id;       /* > 0 */
+    int64_t at;            /* scan time, unix seconds, > 0 */
+    const char *gate;      /* 1..ADM_STORE_GATE_MAX bytes */
+    adm_direction_t direction;
+    adm_verdict_t verdict;
+    const char *reason;    /* 1..ADM_STORE_REASON_MAX bytes [a-z0-9_] */
+    bool attention;
+    const char *text_hash; /* ADM_STORE_TEXT_HASH_LEN lower-case hex, or "" */
+} adm_scan_t;
+
+/* A stored scan. */
+typedef struct adm_checkin {
+    int64_t seq; /* store-wide, strictly increasing in insertion order (the feed cursor) */
+    int64_t event_id;
+    char nonce[ADM_STORE_NONCE_LEN + 1];
+    char device[ADM_STORE_DEVICE_ID_LEN + 1];
+    char uploader[ADM_STORE_DEVICE_ID_LEN + 1]; /* the device that sent it ("" = this server) */
+    int64_t ticket_id;
+    int64_t list_id;
+    int64_t at;
+    char gate[ADM_STORE_GATE_MAX + 1];
+    adm_direction_t direction;
+    adm_verdict_t verdict;
+    char reason[ADM_STORE_REASON_MAX + 1];
+    bool attention;
+    char text_hash[ADM_STORE_TEXT_HASH_LEN + 1];
+    bool conflict;
+    bool upstream_done; /* edge: acknowledged by the upstream (or came from it) */
+    int64_t received_at;
+} adm_checkin_t;
+
+typedef struct adm_checkin_result {
+    int64_t seq;   /* the row's seq (the earlier one for a duplicate) */
+    bool stored;   /* false: the nonce was already stored (duplicate) */
+    bool conflict; /* the row's conflict flag after this batch */
+} adm_checkin_result_t;
+
+/* Stores scans[0..n) (1..ADM_STORE_CHECKINS_BATCH_MAX) of event_id sent by
+ * uploader ("" for none) in one transaction, then recomputes the conflict
+ * flags of every (ticket, list) the batch touched (docs/sync.md §3: among the
+ * accepted entries ordered by (at, seq), those the list's re-entry rule would
+ * refuse; a list id without a stored list counts as "once"). A nonce already
+ * stored is a duplicate: nothing changes for it. upstream_done marks the new
+ * rows as already known upstream (an edge storing its upstream's feed).
+ * Updates the uploader's last_seen when it is a device. results (n entries,
+ * may be NULL) gets one result per scan. ADM_ERR_INVALID_ARG for a bad row
+ * (nothing is stored). */
+adm_err_t adm_store_checkins_add(adm_store_t *st, int64_t event_id, const char *uploader,
+                                 const adm_scan_t *scans, size_t n, bool upstream_done,
+                                 int64_t now, adm_checkin_result_t *results);
+
+typedef struct adm_checkin_query {
+    int64_t event_id;
+    int64_t after_seq;     /* seq > this */
+    bool accepted_only;    /* verdict accept only (the feed) */
+    bool conflicts_only;   /* conflict flag set only */
+    bool upstream_pending; /* !upstream_done only (an edge's upload queue) */
+    size_t limit;          /* 1..ADM_STORE_CHECKINS_PAGE_MAX; 0 = 1000 */
+} adm_checkin_query_t;
+
+/* Stored scans matching q by seq: a new array of *n (free with free()). */
+adm_err_t adm_store_checkins_list(adm_store_t *st, adm_read_t rd, const adm_checkin_query_t *q,
+                                  adm_checkin_t **rows, size_t *n);
+
+/* The highest seq of an accepted scan of event_id (0 = none): the long-poll
+ * probe, cheap (an index lookup). */
+adm_err_t adm_store_checkins_last_seq(adm_store_t *st, adm_read_t rd, int64_t event_id,
+                                      int64_t *seq);
+
+/* Marks rows seqs[0..n) upstream_done (edge, after the upstream acknowledged them). */
+adm_err_t adm_store_checkins_mark_upstream(adm_store_t *st, const int64_t *seqs, size_t n);
+
+typedef struct adm_checkin_stats_row {
+    int64_t list_id;
+    char gate[ADM_STORE_GATE_MAX + 1]; /* "" = the list's total */
+    int64_t admitted;                  /* accepted entries */
+    int64_t exits;                     /* accepted exits */
+    int64_t conflicts;                 /* accepted entries flagged conflict */
+    int64_t refused[ADM_VERDICT__MAX]; /* refused scans by verdict (ACCEPT stays 0) */
+    int64_t inside;                    /* list totals only: tickets inside now (last
+                                        * non-conflicting accepted scan is an entry) */
+} adm_checkin_stats_row_t;
+
+/* Counts of event_id: for every list with scans, one total row (gate "")
+ * followed by one row per gate, by list id then gate: a new array of *n
+ * (free with free()). */
+adm_err_t adm_store_checkin_stats(adm_store_t *st, adm_read_t rd, int64_t event_id,
+                                  adm_checkin_stats_row_t **rows, size_t *n);
+
+/* ---- edge mirror of an upstream event (docs/sync.md §5) ----------------- */
+
+typedef struct adm_mirror {
+    int64_t event_id;
+    char *header;            /* the feed header JSON (event, keys, ticket_types,
+                              * checkin_lists) as last received: new buffer, free() */
+    int64_t revocations_cursor, checkins_cursor; /* upstream feed cursors applied */
+    int64_t updated;
+} adm_mirror_t;
+
+/* Stores (replaces) the header of event_id (JSON text, <= ADM_STORE_MIRROR_HEADER_MAX). */
+adm_err_t adm_store_mirror_put_header(adm_store_t *st, int64_t event_id, const char *header,
+                                      int64_t now);
+
+/* Fills *out (out->header owned by the caller). ADM_ERR_NOT_FOUND. */
+adm_err_t adm_store_mirror_get(adm_store_t *st, int64_t event_id, adm_mirror_t *out);
+
+/* Adds upstream revocations revs[0..n) (seq as upstream numbered them; a seq
+ * already stored is ignored) and sets the cursors to revocations_cursor and
+ * checkins_cursor (-1 = leave unchanged), in one transaction.
+ * ADM_ERR_NOT_FOUND without a header. */
+adm_err_t adm_store_mirror_advance(adm_store_t *st, int64_t event_id, const adm_revocation_t *revs,
+                                   size_t n, int64_t revocations_cursor, int64_t checkins_cursor,
+                                   int64_t now);
+
+/* Mirrored revocations of event_id with seq > after_seq, by seq, at most
+ * limit (0 = ADM_STORE_REVOCATIONS_PAGE_MAX). */
+adm_err_t adm_store_mirror_revocations_since(adm_store_t *st, int64_t event_id,
+                                             int64_t after_seq, size_t limit,
+                                             adm_revocation_t **revs, size_t *n);
+
+/* Frees out->header and zeroes *out. NULL is accepted. */
+void adm_store_mirror_clear(adm_mirror_t *m);
+
+/* ---- key/value settings (an edge's upstream credentials) ---------------- */
+
+#define ADM_STORE_SETTING_KEY_MAX 64
+#define ADM_STORE_SETTING_VALUE_MAX 1024
+
+/* Stores value under key (replacing). ADM_ERR_TOO_BIG, ADM_ERR_INVALID_ARG. */
+adm_err_t adm_store_setting_put(adm_store_t *st, const char *key, const char *value);
+
+/* Copies the value of key into out (cap bytes). ADM_ERR_NOT_FOUND, ADM_ERR_TOO_BIG. */
+adm_err_t adm_store_setting_get(adm_store_t *st, const char *key, char *out, size_t cap);
 
 /* Stable lower-case names for logs and JSON ("on_sale", "pending", ...);
  * "unknown" for a value out of range. */

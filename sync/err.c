@@ -42,6 +42,11 @@ static const struct {
     [ADM_ERR_LISTEN] = {"listen_failed", "cannot listen on the configured address"},
     [ADM_ERR_HTTP_SHUTDOWN_TIMEOUT] = {"shutdown_timeout",
                                        "requests were still running at the shutdown deadline; raise server.shutdown_timeout_s"},
+    [ADM_ERR_NETWORK] = {"network", "the server cannot be reached, or the connection broke"},
+    [ADM_ERR_TLS] = {"tls", "TLS failed: untrusted certificate, wrong name or pin mismatch"},
+    [ADM_ERR_HTTP_STATUS] = {"http_status", "the server answered with an error status"},
+    [ADM_ERR_UNAUTHORIZED] = {"unauthorized", "the server refused the credentials"},
+    [ADM_ERR_REVOKED] = {"device_revoked", "this device has been revoked"},
 };
 
 const char *adm_strerror(adm_err_t err)

@@ -50,6 +50,14 @@ typedef enum adm_err {
     ADM_ERR_HTTP_SHUTDOWN_TIMEOUT = 81, /* requests still running when the stop deadline passed */
     /* 82-89: more HTTP codes */
 
+    /* sync client (sync/client.c) */
+    ADM_ERR_NETWORK = 90,     /* the server cannot be reached, or the connection broke or timed out */
+    ADM_ERR_TLS = 91,         /* TLS failed: certificate not trusted, wrong name, pin mismatch */
+    ADM_ERR_HTTP_STATUS = 92, /* the server answered with an error status (see the reply) */
+    ADM_ERR_UNAUTHORIZED = 93, /* the credentials were refused (401) */
+    ADM_ERR_REVOKED = 94,     /* this device was revoked (403 device_revoked) */
+    /* 95-99: more sync codes */
+
     ADM_ERR__MAX
 } adm_err_t;
 
