@@ -48,6 +48,12 @@ void adm_sync_client_free(adm_sync_client_t *c);
 adm_err_t adm_sync_client_set_credentials(adm_sync_client_t *c, const char *device_id,
                                           const char *secret);
 
+/* Makes requests of c give up (ADM_ERR_NETWORK, "aborted") as soon as
+ * *flag becomes non-zero, including one waiting in a long-poll; checked at
+ * least every 100 ms. flag is borrowed (NULL = never). For a thread that
+ * must stop promptly. */
+void adm_sync_client_set_abort(adm_sync_client_t *c, const volatile int *flag);
+
 /* Human-readable detail of the last failure ("" after a success): curl's
  * message, or the server's {"error","message"}. Owned by c. */
 const char *adm_sync_client_error(const adm_sync_client_t *c);
