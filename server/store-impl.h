@@ -13,6 +13,9 @@
  *   display name) are never NULL ("" instead);
  * - emails are ASCII-lower-cased, order codes upper-cased with the dash;
  * - hold ids are 32 lower-case hex digits, checkout lists have no duplicates;
+ * - sync rows have the formats store.h gives (nonces, device ids, gates,
+ *   reasons, text hashes); a check-in list's types and gates have no
+ *   duplicates; an accepted scan has a ticket id; a mirror header is UTF-8;
  * - list outputs are set to NULL/0 and struct outputs zeroed beforehand;
  * - search: limit is 1..ADM_STORE_PAGE_MAX, text is already a LIKE pattern
  *   ("%...%" with %, _ and the escape character escaped) or NULL, with
@@ -121,6 +124,45 @@ typedef struct adm_store_ops {
 
     adm_err_t (*sales_by_type)(void *be, adm_read_t rd, int64_t event_id,
                                adm_type_sales_t **rows, size_t *n);
+
+    /* sync (docs/sync.md); token hashes arrive as 64 lower-case hex digits */
+    adm_err_t (*checkin_list_create)(void *be, const adm_checkin_list_spec_t *spec, int64_t now,
+                                     int64_t *id);
+    adm_err_t (*checkin_list_put)(void *be, const adm_checkin_list_t *l);
+    adm_err_t (*checkin_list_list)(void *be, adm_read_t rd, int64_t event_id,
+                                   adm_checkin_list_t **lists, size_t *n);
+    adm_err_t (*enrollment_create)(void *be, const char *hash_hex,
+                                   const adm_enrollment_spec_t *spec, int64_t now);
+    adm_err_t (*device_enroll)(void *be, const char *hash_hex, const char *device_id,
+                               const uint8_t secret_hash[ADM_STORE_SECRET_HASH_BYTES],
+                               const char *name, int64_t now, adm_device_t *out);
+    adm_err_t (*device_get)(void *be, const char *id, adm_device_t *out);
+    adm_err_t (*device_list)(void *be, adm_read_t rd, int64_t event_id, adm_device_t **devices,
+                             size_t *n);
+    adm_err_t (*device_revoke)(void *be, const char *id, int64_t now);
+    /* results is never NULL (store.c passes its own array when the caller gave none) */
+    adm_err_t (*checkins_add)(void *be, int64_t event_id, const char *uploader,
+                              const adm_scan_t *scans, size_t n, bool upstream_done, int64_t now,
+                              adm_checkin_result_t *results);
+    /* q->limit is 1..ADM_STORE_CHECKINS_PAGE_MAX */
+    adm_err_t (*checkins_list)(void *be, adm_read_t rd, const adm_checkin_query_t *q,
+                               adm_checkin_t **rows, size_t *n);
+    adm_err_t (*checkins_last_seq)(void *be, adm_read_t rd, int64_t event_id, int64_t *seq);
+    adm_err_t (*checkins_mark_upstream)(void *be, const int64_t *seqs, size_t n);
+    adm_err_t (*checkin_stats)(void *be, adm_read_t rd, int64_t event_id,
+                               adm_checkin_stats_row_t **rows, size_t *n);
+
+    adm_err_t (*mirror_put_header)(void *be, int64_t event_id, const char *header, int64_t now);
+    adm_err_t (*mirror_get)(void *be, int64_t event_id, adm_mirror_t *out);
+    /* revs is never NULL (a non-NULL pointer when n is 0) */
+    adm_err_t (*mirror_advance)(void *be, int64_t event_id, const adm_revocation_t *revs, size_t n,
+                                int64_t revocations_cursor, int64_t checkins_cursor, int64_t now);
+    adm_err_t (*mirror_revocations_since)(void *be, int64_t event_id, int64_t after_seq,
+                                          size_t limit, adm_revocation_t **revs, size_t *n);
+
+    adm_err_t (*setting_put)(void *be, const char *key, const char *value);
+    /* cap >= 1 */
+    adm_err_t (*setting_get)(void *be, const char *key, char *out, size_t cap);
 } adm_store_ops_t;
 
 extern const adm_store_ops_t adm_store_sqlite_ops;

@@ -39,9 +39,9 @@
 #define MONITOR_TIMEOUT_S 2 /* connect/read timeout of the health checks */
 #define GTID_WAIT "0.2"     /* seconds a read-after waits for a replica */
 #define MIGRATE_LOCK_S 30
-#define MAX_PARAMS 24      /* placeholders in the largest statement */
-#define MAX_COLS 16        /* columns in the widest result */
-#define COL_MAX (1u << 20) /* a fetched value longer than this is corrupt */
+#define MAX_PARAMS 24 /* placeholders in the largest statement */
+#define MAX_COLS 24   /* columns in the widest result (at most 32: a bit mask) */
+#define COL_MAX ADM_STORE_MIRROR_HEADER_MAX /* a fetched value longer than this is corrupt */
 #define DSN_PART_MAX 256
 
 #define STR_(x) #x
@@ -57,6 +57,12 @@ _Static_assert(ADM_STORE_NAME_MAX == 100 && ADM_STORE_CITY_MAX == 100 &&
                    ADM_STORE_IDEM_FINGERPRINT_MAX == 64 && ADM_TOKEN_TEXT_MAX <= 1000 &&
                    ADM_STORE_IDEM_BODY_MAX < (1 << 24) && ADM_KEY_SEED_BYTES == 32,
                "the column sizes in the migrations below spell these bounds");
+_Static_assert(ADM_STORE_GATE_MAX == 64 && ADM_STORE_DEVICE_ID_LEN == 19 &&
+                   ADM_STORE_NONCE_LEN == 32 && ADM_STORE_TEXT_HASH_LEN == 64 &&
+                   ADM_STORE_REASON_MAX == 32 && ADM_STORE_SECRET_HASH_BYTES == 32 &&
+                   ADM_STORE_SETTING_KEY_MAX == 64 && ADM_STORE_SETTING_VALUE_MAX == 1024,
+               "the sync tables of migration 2 spell these bounds");
+_Static_assert(MAX_COLS <= 32 && COL_MAX >= ADM_STORE_IDEM_BODY_MAX, "column buffers");
 
 /* ---- schema ------------------------------------------------------------
  * Numbered migrations, applied in order at open, each once, under a named
@@ -73,6 +79,7 @@ _Static_assert(ADM_STORE_NAME_MAX == 100 && ADM_STORE_CITY_MAX == 100 &&
 #define TABLE_OPTS " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
 #define CI " COLLATE utf8mb4_uca1400_nopad_as_ci"
 #define ASCII " CHARACTER SET ascii COLLATE ascii_bin"
+#define NOPAD " COLLATE utf8mb4_nopad_bin" /* "A" and "A " differ, as on SQLite */
 
 static const char *const migration_1[] = {
     "CREATE TABLE IF NOT EXISTS venues ("
@@ -227,8 +234,99 @@ static const char *const migration_1[] = {
     NULL,
 };
 
+/* 2: sync (docs/sync.md): check-in lists, enrollments, devices, scans, the
+ * edge's mirror of an upstream event, settings. Event ids without foreign
+ * keys: an edge keeps these rows for events it has no catalog rows of.
+ * Gate names compare without padding (NOPAD), like every SQLite string. */
+static const char *const migration_2[] = {
+    "CREATE TABLE IF NOT EXISTS sync_locks ("
+    "  event_id BIGINT NOT NULL PRIMARY KEY,"
+    "  writes BIGINT NOT NULL)" TABLE_OPTS,
+    "CREATE TABLE IF NOT EXISTS checkin_lists ("
+    "  id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,"
+    "  event_id BIGINT NOT NULL,"
+    "  name VARCHAR(100) NOT NULL,"
+    "  reentry VARCHAR(16)" ASCII " NOT NULL,"
+    "  created BIGINT NOT NULL,"
+    "  KEY checkin_lists_by_event (event_id, id))" TABLE_OPTS,
+    "CREATE TABLE IF NOT EXISTS checkin_list_types ("
+    "  list_id BIGINT NOT NULL,"
+    "  pos INT NOT NULL,"
+    "  type_id BIGINT NOT NULL,"
+    "  PRIMARY KEY (list_id, pos),"
+    "  CONSTRAINT checkin_list_types_list FOREIGN KEY (list_id) "
+    "    REFERENCES checkin_lists (id))" TABLE_OPTS,
+    "CREATE TABLE IF NOT EXISTS checkin_list_gates ("
+    "  list_id BIGINT NOT NULL,"
+    "  pos INT NOT NULL,"
+    "  gate VARCHAR(64)" NOPAD " NOT NULL,"
+    "  PRIMARY KEY (list_id, pos),"
+    "  CONSTRAINT checkin_list_gates_list FOREIGN KEY (list_id) "
+    "    REFERENCES checkin_lists (id))" TABLE_OPTS,
+    "CREATE TABLE IF NOT EXISTS enrollments ("
+    "  token_hash CHAR(64)" ASCII " NOT NULL PRIMARY KEY,"
+    "  event_id BIGINT NOT NULL,"
+    "  gate VARCHAR(64)" NOPAD " NOT NULL,"
+    "  kind TINYINT NOT NULL CHECK (kind BETWEEN 0 AND 1),"
+    "  created BIGINT NOT NULL,"
+    "  expires_at BIGINT NOT NULL,"
+    "  used_at BIGINT NOT NULL DEFAULT 0,"
+    "  device_id VARCHAR(19)" ASCII " NULL)" TABLE_OPTS,
+    "CREATE TABLE IF NOT EXISTS devices ("
+    "  id VARCHAR(19)" ASCII " NOT NULL PRIMARY KEY,"
+    "  event_id BIGINT NOT NULL,"
+    "  name VARCHAR(100) NOT NULL,"
+    "  gate VARCHAR(64)" NOPAD " NOT NULL,"
+    "  kind TINYINT NOT NULL CHECK (kind BETWEEN 0 AND 1),"
+    "  secret_hash VARBINARY(32) NOT NULL,"
+    "  created BIGINT NOT NULL,"
+    "  last_seen BIGINT NOT NULL DEFAULT 0,"
+    "  revoked_at BIGINT NOT NULL DEFAULT 0,"
+    "  KEY devices_by_event (event_id, created, id))" TABLE_OPTS,
+    "CREATE TABLE IF NOT EXISTS checkins ("
+    "  seq BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,"
+    "  event_id BIGINT NOT NULL,"
+    "  nonce CHAR(32)" ASCII " NOT NULL,"
+    "  device VARCHAR(19)" ASCII " NOT NULL,"
+    "  uploader VARCHAR(19)" ASCII " NOT NULL,"
+    "  ticket_id BIGINT NOT NULL,"
+    "  list_id BIGINT NOT NULL,"
+    "  scanned_at BIGINT NOT NULL,"
+    "  gate VARCHAR(64)" NOPAD " NOT NULL,"
+    "  direction VARCHAR(16)" ASCII " NOT NULL,"
+    "  verdict VARCHAR(32)" ASCII " NOT NULL,"
+    "  reason VARCHAR(32)" ASCII " NOT NULL,"
+    "  attention TINYINT NOT NULL,"
+    "  text_hash VARCHAR(64)" ASCII " NOT NULL,"
+    "  conflict TINYINT NOT NULL DEFAULT 0,"
+    "  upstream_done TINYINT NOT NULL,"
+    "  received_at BIGINT NOT NULL,"
+    "  UNIQUE KEY checkins_by_nonce (nonce),"
+    "  KEY checkins_by_event (event_id, seq),"
+    "  KEY checkins_by_ticket (event_id, ticket_id, list_id, scanned_at),"
+    "  KEY checkins_accepted (event_id, verdict, seq),"
+    "  KEY checkins_pending (event_id, upstream_done, seq))" TABLE_OPTS,
+    "CREATE TABLE IF NOT EXISTS mirror ("
+    "  event_id BIGINT NOT NULL PRIMARY KEY,"
+    "  header LONGTEXT NOT NULL,"
+    "  revocations_cursor BIGINT NOT NULL,"
+    "  checkins_cursor BIGINT NOT NULL,"
+    "  updated BIGINT NOT NULL)" TABLE_OPTS,
+    "CREATE TABLE IF NOT EXISTS mirror_revocations ("
+    "  event_id BIGINT NOT NULL,"
+    "  seq BIGINT NOT NULL,"
+    "  ticket_id BIGINT NOT NULL,"
+    "  revoked_at BIGINT NOT NULL,"
+    "  PRIMARY KEY (event_id, seq))" TABLE_OPTS,
+    "CREATE TABLE IF NOT EXISTS settings ("
+    "  name VARCHAR(64)" ASCII " NOT NULL PRIMARY KEY,"
+    "  value VARCHAR(1024) NOT NULL)" TABLE_OPTS,
+    NULL,
+};
+
 static const char *const *const migrations[] = {
     migration_1,
+    migration_2,
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -411,6 +509,95 @@ static const char *const sql_text[N_Q] = {
                 "CAST(COALESCE((SELECT SUM(i.quantity * i.unit_price) FROM order_items i "
                 "JOIN orders o ON o.id = i.order_id WHERE i.type_id = t.id AND o.state = 1), 0) "
                 "AS SIGNED) FROM ticket_types t WHERE t.event_id = ? ORDER BY t.id",
+
+    /* holds the event's sync rows in line until commit (store-sql.c sync_lock) */
+    [Q_SYNC_LOCK] = "INSERT INTO sync_locks (event_id, writes) VALUES (?, 1) "
+                    "ON DUPLICATE KEY UPDATE writes = writes + 1",
+    [Q_LIST_COUNT] = "SELECT COUNT(*) FROM checkin_lists WHERE event_id = ?",
+    [Q_LIST_EVENT] = "SELECT event_id FROM checkin_lists WHERE id = ? FOR UPDATE",
+    [Q_LIST_INSERT] =
+        "INSERT INTO checkin_lists (event_id, name, reentry, created) VALUES (?, ?, ?, ?)",
+    [Q_LIST_INSERT_ID] =
+        "INSERT INTO checkin_lists (id, event_id, name, reentry, created) VALUES (?, ?, ?, ?, ?)",
+    [Q_LIST_DELETE] = "DELETE FROM checkin_lists WHERE id = ?",
+    [Q_LIST_TYPES_DELETE] = "DELETE FROM checkin_list_types WHERE list_id = ?",
+    [Q_LIST_GATES_DELETE] = "DELETE FROM checkin_list_gates WHERE list_id = ?",
+    [Q_LIST_TYPE_INSERT] =
+        "INSERT INTO checkin_list_types (list_id, pos, type_id) VALUES (?, ?, ?)",
+    [Q_LIST_GATE_INSERT] = "INSERT INTO checkin_list_gates (list_id, pos, gate) VALUES (?, ?, ?)",
+    [Q_LISTS] = "SELECT " ADM_SQL_LIST_COLS " FROM checkin_lists WHERE event_id = ? ORDER BY id",
+    [Q_LIST_TYPES] = "SELECT t.list_id, t.type_id FROM checkin_list_types t JOIN checkin_lists l "
+                     "ON l.id = t.list_id WHERE l.event_id = ? ORDER BY t.list_id, t.pos",
+    [Q_LIST_GATES] = "SELECT g.list_id, g.gate FROM checkin_list_gates g JOIN checkin_lists l "
+                     "ON l.id = g.list_id WHERE l.event_id = ? ORDER BY g.list_id, g.pos",
+    [Q_LIST_REENTRY] = "SELECT reentry FROM checkin_lists WHERE id = ? AND event_id = ?",
+
+    [Q_ENROLLMENT_INSERT] = "INSERT INTO enrollments (token_hash, event_id, gate, kind, created, "
+                            "expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+    /* two devices trading one token queue here; the second sees it used */
+    [Q_ENROLLMENT_LOCK] = "SELECT event_id, gate, kind, expires_at, used_at FROM enrollments "
+                          "WHERE token_hash = ? FOR UPDATE",
+    [Q_ENROLLMENT_USE] = "UPDATE enrollments SET used_at = ?, device_id = ? "
+                         "WHERE token_hash = ? AND used_at = 0",
+    [Q_DEVICE_INSERT] = "INSERT INTO devices (id, event_id, name, gate, kind, secret_hash, "
+                        "created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    [Q_DEVICE_GET] = "SELECT " ADM_SQL_DEVICE_COLS " FROM devices WHERE id = ?",
+    [Q_DEVICES] = "SELECT " ADM_SQL_DEVICE_COLS " FROM devices WHERE event_id = ? "
+                  "ORDER BY created, id",
+    [Q_DEVICE_REVOKE] = "UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at = 0",
+    [Q_DEVICE_SEEN] = "UPDATE devices SET last_seen = ? WHERE id = ?",
+
+    [Q_CHECKIN_INSERT] =
+        "INSERT INTO checkins (event_id, nonce, device, uploader, ticket_id, list_id, "
+        "scanned_at, gate, direction, verdict, reason, attention, text_hash, upstream_done, "
+        "received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [Q_CHECKIN_BY_NONCE] = "SELECT seq, conflict FROM checkins WHERE nonce = ?",
+    [Q_CHECKIN_REPLAY] = "SELECT seq, scanned_at, direction, conflict FROM checkins "
+                         "WHERE event_id = ? AND ticket_id = ? AND list_id = ? AND verdict = ? "
+                         "AND (scanned_at > ? OR (scanned_at = ? AND seq > ?)) "
+                         "ORDER BY scanned_at, seq LIMIT ?",
+    [Q_CHECKIN_SET_CONFLICT] = "UPDATE checkins SET conflict = ? WHERE seq = ?",
+    [Q_CHECKINS] = "SELECT " ADM_SQL_CHECKIN_COLS " FROM checkins WHERE event_id = ? "
+                   "AND seq > ? ORDER BY seq LIMIT ?",
+    [Q_CHECKINS_ACCEPTED] = "SELECT " ADM_SQL_CHECKIN_COLS " FROM checkins WHERE event_id = ? "
+                            "AND verdict = ? AND seq > ? AND (? = 0 OR conflict = 1) "
+                            "ORDER BY seq LIMIT ?",
+    [Q_CHECKINS_PENDING] = "SELECT " ADM_SQL_CHECKIN_COLS " FROM checkins WHERE event_id = ? "
+                           "AND upstream_done = 0 AND seq > ? AND (? = 0 OR verdict = ?) "
+                           "AND (? = 0 OR conflict = 1) ORDER BY seq LIMIT ?",
+    [Q_CHECKIN_LAST_SEQ] = "SELECT seq FROM checkins WHERE event_id = ? AND verdict = ? "
+                           "ORDER BY seq DESC LIMIT 1",
+    [Q_CHECKIN_MARK_UPSTREAM] = "UPDATE checkins SET upstream_done = 1 WHERE seq = ?",
+    [Q_CHECKIN_COUNTS] = "SELECT list_id, gate, verdict, direction, COUNT(*), "
+                         "CAST(SUM(conflict) AS SIGNED) FROM checkins WHERE event_id = ? "
+                         "GROUP BY list_id, gate, verdict, direction ORDER BY list_id, gate",
+    /* tickets whose last non-conflicting accepted scan (by at, seq) is an entry */
+    [Q_CHECKIN_INSIDE] =
+        "SELECT c.list_id, COUNT(*) FROM checkins c WHERE c.event_id = ? AND c.verdict = ? "
+        "AND c.direction = ? AND c.conflict = 0 AND c.ticket_id <> 0 AND NOT EXISTS ("
+        "SELECT 1 FROM checkins d WHERE d.event_id = c.event_id AND d.ticket_id = c.ticket_id "
+        "AND d.list_id = c.list_id AND d.verdict = ? AND d.conflict = 0 "
+        "AND (d.scanned_at > c.scanned_at OR (d.scanned_at = c.scanned_at AND d.seq > c.seq))) "
+        "GROUP BY c.list_id ORDER BY c.list_id",
+
+    [Q_MIRROR_PUT] = "INSERT INTO mirror (event_id, header, revocations_cursor, checkins_cursor, "
+                     "updated) VALUES (?, ?, 0, 0, ?) ON DUPLICATE KEY UPDATE "
+                     "header = VALUES(header), updated = VALUES(updated)",
+    [Q_MIRROR_GET] = "SELECT event_id, header, revocations_cursor, checkins_cursor, updated "
+                     "FROM mirror WHERE event_id = ?",
+    [Q_MIRROR_LOCK] = "SELECT 1 FROM mirror WHERE event_id = ? FOR UPDATE",
+    [Q_MIRROR_CURSORS] = "UPDATE mirror SET "
+                         "revocations_cursor = CASE WHEN ? < 0 THEN revocations_cursor ELSE ? END, "
+                         "checkins_cursor = CASE WHEN ? < 0 THEN checkins_cursor ELSE ? END, "
+                         "updated = ? WHERE event_id = ?",
+    [Q_MIRROR_REV_INSERT] = "INSERT INTO mirror_revocations (event_id, seq, ticket_id, "
+                            "revoked_at) VALUES (?, ?, ?, ?)",
+    [Q_MIRROR_REVS] = "SELECT seq, ticket_id, revoked_at FROM mirror_revocations "
+                      "WHERE event_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+
+    [Q_SETTING_PUT] = "INSERT INTO settings (name, value) VALUES (?, ?) "
+                      "ON DUPLICATE KEY UPDATE value = VALUES(value)",
+    [Q_SETTING_GET] = "SELECT value FROM settings WHERE name = ?",
 };
 
 /* ---- where a server lives ---- */
@@ -613,7 +800,7 @@ typedef struct conn {
     struct server *srv;
     MYSQL_STMT *q[N_Q];     /* prepared on first use, closed with the connection */
     uint8_t n_cols[N_Q];    /* result columns of each statement */
-    uint16_t int_cols[N_Q]; /* bit i: column i is fetched as an integer */
+    uint32_t int_cols[N_Q]; /* bit i: column i is fetched as an integer */
 
     /* the statement being run: parameters, then the current row */
     MYSQL_STMT *cur;
@@ -919,7 +1106,7 @@ static adm_err_t use(adm_sql_t *sc, int q)
                 case MYSQL_TYPE_DECIMAL:
                 case MYSQL_TYPE_NEWDECIMAL:
                 case MYSQL_TYPE_YEAR:
-                    c->int_cols[q] |= (uint16_t)(1u << i);
+                    c->int_cols[q] |= (uint32_t)1 << i;
                     break;
                 default:
                     break;
@@ -1106,7 +1293,7 @@ static adm_err_t step(adm_sql_t *sc, bool *row)
     if (rc == 0 || rc == MYSQL_DATA_TRUNCATED) {
         /* collect first: fetching or binding a column may reset the others' flags */
         unsigned long need[MAX_COLS];
-        uint16_t cut = 0;
+        uint32_t cut = 0;
 
         for (unsigned i = 0; i < n; i++) {
             need[i] = c->rlen[i];
@@ -1115,7 +1302,7 @@ static adm_err_t step(adm_sql_t *sc, bool *row)
             if (c->int_cols[c->cur_q] & (1u << i))
                 c->bad = true; /* an integer beyond int64 */
             else
-                cut |= (uint16_t)(1u << i);
+                cut |= (uint32_t)1 << i;
         }
         for (unsigned i = 0; i < n && result == ADM_OK; i++)
             if (cut & (1u << i))

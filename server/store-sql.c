@@ -1,13 +1,16 @@
 /* store-sql.c: the store's domain logic, written once for every SQL backend:
- * catalog, holds, orders and tickets, accounts, idempotency, signing keys and
- * the reaper, each op a transaction body run by the backend's run() through
- * the driver interface of store-sql.h. Not for connections, pools,
- * transactions, retries or migrations (store-sqlite.c, store-mysql.c).
+ * catalog, holds, orders and tickets, accounts, idempotency, signing keys,
+ * the reaper, and the sync tables (check-in lists, devices, scans and their
+ * conflict flags, an edge's mirror, settings), each op a transaction body
+ * run by the backend's run() through the driver interface of store-sql.h.
+ * Not for connections, pools, transactions, retries or migrations
+ * (store-sqlite.c, store-mysql.c).
  *
  * Rules the bodies keep for MariaDB's row locks (docs/store.md §8), which
  * are free on SQLite: a check-then-write reads its row with a *_LOCK
  * statement first; rows of several ticket types are updated in type-id
- * order (sort_items); the hold's counter UPDATE comes before its INSERT; one
+ * order (sort_items); the hold's counter UPDATE comes before its INSERT; an
+ * event's sync rows are written under its sync_locks row (sync_lock); one
  * statement at a time per connection, so a body collects a result's rows
  * before it runs the next statement. */
 #include <stdio.h>
@@ -2580,4 +2583,1252 @@ adm_err_t adm_sql_sales_by_type(void *be, adm_read_t rd, int64_t event_id, adm_t
                           .n = n};
 
     return run_read(be, rd, list_body, &a);
+}
+
+/* ---- sync: check-in lists, devices, scans (docs/sync.md) ----
+ * The sync tables carry event ids without a foreign key (an edge keeps rows
+ * of events it only mirrors). Verdicts, directions and re-entry rules are
+ * stored by name (sync/checkin.h), bound as parameters so the names live in
+ * one place. */
+
+#define REPLAY_PAGE 256 /* accepted scans of one ticket read per replay step */
+
+static const char *accept_name(void)
+{
+    return adm_verdict_name(ADM_VERDICT_ACCEPT);
+}
+
+/* Takes the per-event row of sync_locks (inserted on first use), which every
+ * transaction that numbers, recomputes or counts an event's sync rows
+ * writes first: on MariaDB it holds them in line until commit, so an
+ * event's check-in seqs commit in order and two uploads of one ticket never
+ * replay its conflicts at once; on SQLite the write lock already does. */
+static adm_err_t sync_lock(adm_sql_t *c, int64_t event_id)
+{
+    adm_err_t result = use(c, Q_SYNC_LOCK);
+
+    if (result == ADM_OK) {
+        pi(c, event_id);
+        result = run(c, NULL);
+    }
+    return result;
+}
+
+/* ADM_ERR_LIMIT when event_id already has ADM_STORE_CHECKIN_LISTS_MAX lists. */
+static adm_err_t list_room(adm_sql_t *c, int64_t event_id)
+{
+    adm_err_t result;
+    int64_t count;
+    bool found;
+
+    if ((result = use(c, Q_LIST_COUNT)) != ADM_OK)
+        goto out;
+    pi(c, event_id);
+    if ((result = one_int(c, &count, &found)) == ADM_OK && count >= ADM_STORE_CHECKIN_LISTS_MAX)
+        result = ADM_ERR_LIMIT;
+out:
+    return result;
+}
+
+typedef struct list_row {
+    int64_t id; /* 0: a new list, *id gets the generated one */
+    int64_t event_id;
+    const char *name;
+    adm_reentry_t reentry;
+    int64_t created;
+    const int64_t *types;
+    size_t n_types;
+    const char *const *gates;
+    size_t n_gates;
+} list_row_t;
+
+/* Inserts list l with its types and gates (pos = their order); *id gets its id. */
+static adm_err_t list_insert(adm_sql_t *c, const list_row_t *l, int64_t *id)
+{
+    adm_err_t result;
+
+    if ((result = use(c, l->id ? Q_LIST_INSERT_ID : Q_LIST_INSERT)) != ADM_OK)
+        goto out;
+    if (l->id)
+        pi(c, l->id);
+    pi(c, l->event_id);
+    pt(c, l->name);
+    pt(c, adm_reentry_name(l->reentry));
+    pi(c, l->created);
+    if ((result = run(c, NULL)) != ADM_OK)
+        goto out;
+    *id = l->id ? l->id : insert_id(c);
+    for (size_t i = 0; i < l->n_types; i++) {
+        if ((result = use(c, Q_LIST_TYPE_INSERT)) != ADM_OK)
+            goto out;
+        pi(c, *id);
+        pi(c, (int64_t)i);
+        pi(c, l->types[i]);
+        if ((result = run(c, NULL)) != ADM_OK)
+            goto out;
+    }
+    for (size_t i = 0; i < l->n_gates; i++) {
+        if ((result = use(c, Q_LIST_GATE_INSERT)) != ADM_OK)
+            goto out;
+        pi(c, *id);
+        pi(c, (int64_t)i);
+        pt(c, l->gates[i]);
+        if ((result = run(c, NULL)) != ADM_OK)
+            goto out;
+    }
+out:
+    return result;
+}
+
+struct list_put_args {
+    list_row_t row;
+    int64_t *out_id;
+};
+
+static adm_err_t checkin_list_create_body(adm_sql_t *c, void *arg, bool *keep)
+{
+    struct list_put_args *a = arg;
+    adm_err_t result;
+
+    if ((result = sync_lock(c, a->row.event_id)) != ADM_OK ||
+        (result = list_room(c, a->row.event_id)) != ADM_OK)
+        goto out;
+    result = list_insert(c, &a->row, a->out_id);
+out:
+    return result;
+}
+
+adm_err_t adm_sql_checkin_list_create(void *be, const adm_checkin_list_spec_t *spec, int64_t now,
+                                      int64_t *id)
+{
+    struct list_put_args a = {.row = {.event_id = spec->event_id,
+                                      .name = spec->name,
+                                      .reentry = spec->reentry,
+                                      .created = now,
+                                      .types = spec->types,
+                                      .n_types = spec->n_types,
+                                      .gates = spec->gates,
+                                      .n_gates = spec->n_gates},
+                              .out_id = id};
+    adm_err_t result = run_write(be, checkin_list_create_body, &a);
+
+    if (result != ADM_OK)
+        *id = 0;
+    return result;
+}
+
+static adm_err_t checkin_list_put_body(adm_sql_t *c, void *arg, bool *keep)
+{
+    static const int deletes[] = {Q_LIST_TYPES_DELETE, Q_LIST_GATES_DELETE, Q_LIST_DELETE};
+    struct list_put_args *a = arg;
+    adm_err_t result;
+    int64_t old_event, id;
+    bool found;
+
+    if ((result = sync_lock(c, a->row.event_id)) != ADM_OK)
+        goto out;
+    if ((result = use(c, Q_LIST_EVENT)) != ADM_OK)
+        goto out;
+    pi(c, a->row.id);
+    if ((result = one_int(c, &old_event, &found)) != ADM_OK)
+        goto out;
+    if ((!found || old_event != a->row.event_id) &&
+        (result = list_room(c, a->row.event_id)) != ADM_OK)
+        goto out;
+    for (size_t i = 0; i < sizeof deletes / sizeof deletes[0]; i++) {
+        if ((result = use(c, deletes[i])) != ADM_OK)
+            goto out;
+        pi(c, a->row.id);
+        if ((result = run(c, NULL)) != ADM_OK)
+            goto out;
+    }
+    result = list_insert(c, &a->row, &id);
+out:
+    return result;
+}
+
+adm_err_t adm_sql_checkin_list_put(void *be, const adm_checkin_list_t *l)
+{
+    const char *gates[ADM_STORE_LIST_GATES_MAX];
+    struct list_put_args a = {.row = {.id = l->id,
+                                      .event_id = l->event_id,
+                                      .name = l->name,
+                                      .reentry = l->reentry,
+                                      .created = l->created,
+                                      .types = l->types,
+                                      .n_types = l->n_types,
+                                      .gates = gates,
+                                      .n_gates = l->n_gates}};
+
+    for (size_t i = 0; i < l->n_gates; i++)
+        gates[i] = l->gates[i];
+    return run_write(be, checkin_list_put_body, &a);
+}
+
+static adm_err_t rd_list(adm_sql_t *c, void *e)
+{
+    adm_checkin_list_t *l = e;
+    char reentry[16];
+
+    l->id = ci(c, 0);
+    l->event_id = ci(c, 1);
+    ct(c, 2, l->name, sizeof l->name);
+    ct(c, 3, reentry, sizeof reentry);
+    l->created = ci(c, 4);
+    if (!adm_reentry_parse(reentry, &l->reentry))
+        return ADM_ERR_STORE;
+    return take_bad(c);
+}
+
+/* The list with id in lists[0..n) (sorted by id), or NULL. */
+static adm_checkin_list_t *find_list(adm_checkin_list_t *lists, size_t n, int64_t id)
+{
+    size_t lo = 0, hi = n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (lists[mid].id == id)
+            return &lists[mid];
+        if (lists[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+struct lists_args {
+    int64_t event_id;
+    adm_checkin_list_t **lists;
+    size_t *n;
+};
+
+/* The lists, then every type and every gate of the event's lists, merged by list id. */
+static adm_err_t checkin_list_list_body(adm_sql_t *c, void *arg, bool *keep)
+{
+    struct lists_args *a = arg;
+    adm_checkin_list_t *lists, *l;
+    adm_err_t result;
+    bool row;
+
+    free(*a->lists); /* from an earlier attempt */
+    *a->lists = NULL;
+    *a->n = 0;
+    if ((result = use(c, Q_LISTS)) != ADM_OK)
+        goto out;
+    pi(c, a->event_id);
+    if ((result = read_all(c, rd_list, sizeof **a->lists, ADM_STORE_CHECKIN_LISTS_MAX, false,
+                           (void **)a->lists, a->n)) != ADM_OK ||
+        *a->n == 0)
+        goto out;
+    lists = *a->lists;
+    for (int q = Q_LIST_TYPES; q <= Q_LIST_GATES && result == ADM_OK; q++) {
+        if ((result = use(c, q)) != ADM_OK)
+            break;
+        pi(c, a->event_id);
+        if ((result = exec(c)) != ADM_OK)
+            break;
+        while (result == ADM_OK && (result = step(c, &row)) == ADM_OK && row) {
+            if ((l = find_list(lists, *a->n, ci(c, 0))) == NULL)
+                continue; /* a list created since the first read */
+            if (q == Q_LIST_TYPES && l->n_types < ADM_STORE_TYPES_MAX)
+                l->types[l->n_types++] = ci(c, 1);
+            else if (q == Q_LIST_GATES && l->n_gates < ADM_STORE_LIST_GATES_MAX)
+                ct(c, 1, l->gates[l->n_gates++], sizeof l->gates[0]);
+            else
+                result = ADM_ERR_STORE; /* more than a list may hold */
+        }
+        done(c);
+        if (result == ADM_OK)
+            result = take_bad(c);
+    }
+out:
+    if (result != ADM_OK) {
+        free(*a->lists);
+        *a->lists = NULL;
+        *a->n = 0;
+    }
+    return result;
+}
+
+_Static_assert(Q_LIST_GATES == Q_LIST_TYPES + 1, "checkin_list_list_body runs both in turn");
+
+adm_err_t adm_sql_checkin_list_list(void *be, adm_read_t rd, int64_t event_id,
+                                    adm_checkin_list_t **lists, size_t *n)
+{
+    struct lists_args a = {.event_id = event_id, .lists = lists, .n = n};
+
+    return run_read(be, rd, checkin_list_list_body, &a);
+}
+
+/* ---- enrollment and devices ---- */
+
+struct device_args {
+    const char *hash; /* enrollment token hash, hex */
+    const adm_enrollment_spec_t *spec;
+    const char *id, *name;
+    const uint8_t *secret_hash;
+    int64_t now;
+    adm_device_t *out;
+};
+
+static adm_err_t enrollment_create_body(adm_sql_t *c, void *arg, bool *keep)
+{
+    struct device_args *a = arg;
+    adm_err_t result;
+
+    if ((result = use(c, Q_ENROLLMENT_INSERT)) != ADM_OK)
+        goto out;
+    pt(c, a->hash);
+    pi(c, a->spec->event_id);
+    pt(c, a->spec->gate);
+    pi(c, a->spec->kind);
+    pi(c, a->now);
+    pi(c, a->spec->expires_at);
+    result = run(c, NULL);
+out:
+    return result;
+}
+
+adm_err_t adm_sql_enrollment_create(void *be, const char *hash_hex,
+                                    const adm_enrollment_spec_t *spec, int64_t now)
+{
+    struct device_args a = {.hash = hash_hex, .spec = spec, .now = now};
+
+    return run_durable(be, enrollment_create_body, &a);
+}
+
+static adm_err_t rd_device(adm_sql_t *c, void *e)
+{
+    adm_device_t *d = e;
+    const void *secret;
+    size_t len;
+
+    ct(c, 0, d->id, sizeof d->id);
+    d->event_id = ci(c, 1);
+    ct(c, 2, d->name, sizeof d->name);
+    ct(c, 3, d->gate, sizeof d->gate);
+    d->kind = (adm_device_kind_t)ci(c, 4);
+    secret = cb(c, 5, &len);
+    if (len != ADM_STORE_SECRET_HASH_BYTES)
+        return ADM_ERR_STORE;
+    memcpy(d->secret_hash, secret, ADM_STORE_SECRET_HASH_BYTES);
+    d->created = ci(c, 6);
+    d->last_seen = ci(c, 7);
+    d->revoked_at = ci(c, 8);
+    return take_bad(c);
+}
+
+/* Fills *out with device id. ADM_ERR_NOT_FOUND. */
+static adm_err_t load_device(adm_sql_t *c, const char *id, adm_device_t *out)
+{
+    adm_err_t result;
+    bool row;
+
+    memset(out, 0, sizeof *out);
+    if ((result = use(c, Q_DEVICE_GET)) != ADM_OK)
+        goto out;
+    pt(c, id);
+    if ((result = exec(c)) != ADM_OK)
+        goto out;
+    if ((result = step(c, &row)) == ADM_OK)
+        result = row ? rd_device(c, out) : ADM_ERR_NOT_FOUND;
+    done(c);
+out:
+    if (result != ADM_OK)
+        memset(out, 0, sizeof *out);
+    return result;
+}
+
+/* The token row is locked first (FOR UPDATE on MariaDB), so of two devices
+ * trading one token concurrently the second sees it used. */
+static adm_err_t device_enroll_body(adm_sql_t *c, void *arg, bool *keep)
+{
+    struct device_args *a = arg;
+    adm_device_t *d = a->out;
+    int64_t expires_at = 0, used_at = 0;
+    adm_err_t result;
+    int changes;
+    bool row;
+
+    memset(d, 0, sizeof *d);
+    if ((result = use(c, Q_ENROLLMENT_LOCK)) != ADM_OK)
+        goto out;
+    pt(c, a->hash);
+    if ((result = exec(c)) != ADM_OK)
+        goto out;
+    if ((result = step(c, &row)) == ADM_OK && !row)
+        result = ADM_ERR_NOT_FOUND;
+    if (result == ADM_OK) {
+        d->event_id = ci(c, 0);
+        ct(c, 1, d->gate, sizeof d->gate);
+        d->kind = (adm_device_kind_t)ci(c, 2);
+        expires_at = ci(c, 3);
+        used_at = ci(c, 4);
+    }
+    done(c);
+    if (result != ADM_OK || (result = take_bad(c)) != ADM_OK)
+        goto out;
+    if (used_at != 0) {
+        result = ADM_ERR_STATE;
+        goto out;
+    }
+    if (expires_at <= a->now) {
+        result = ADM_ERR_EXPIRED;
+        goto out;
+    }
+    if ((result = use(c, Q_ENROLLMENT_USE)) != ADM_OK)
+        goto out;
+    pi(c, a->now);
+    pt(c, a->id);
+    pt(c, a->hash);
+    if ((result = run(c, &changes)) != ADM_OK)
+        goto out;
+    if (changes != 1) {
+        result = ADM_ERR_STATE;
+        goto out;
+    }
+    if ((result = use(c, Q_DEVICE_INSERT)) != ADM_OK)
+        goto out;
+    pt(c, a->id);
+    pi(c, d->event_id);
+    pt(c, a->name);
+    pt(c, d->gate);
+    pi(c, d->kind);
+    pb(c, a->secret_hash, ADM_STORE_SECRET_HASH_BYTES);
+    pi(c, a->now);
+    if ((result = run(c, NULL)) != ADM_OK) /* ADM_ERR_EXISTS: the id is taken */
+        goto out;
+    snprintf(d->id, sizeof d->id, "%s", a->id);
+    snprintf(d->name, sizeof d->name, "%s", a->name);
+    memcpy(d->secret_hash, a->secret_hash, ADM_STORE_SECRET_HASH_BYTES);
+    d->created = a->now;
+out:
+    if (result != ADM_OK)
+        memset(d, 0, sizeof *d);
+    return result;
+}
+
+adm_err_t adm_sql_device_enroll(void *be, const char *hash_hex, const char *device_id,
+                                const uint8_t secret_hash[ADM_STORE_SECRET_HASH_BYTES],
+                                const char *name, int64_t now, adm_device_t *out)
+{
+    struct device_args a = {.hash = hash_hex,
+                            .id = device_id,
+                            .name = name,
+                            .secret_hash = secret_hash,
+                            .now = now,
+                            .out = out};
+
+    return run_durable(be, device_enroll_body, &a);
+}
+
+static adm_err_t device_get_body(adm_sql_t *c, void *arg, bool *keep)
+{
+    struct device_args *a = arg;
+
+    return load_device(c, a->id, a->out);
+}
+
+adm_err_t adm_sql_device_get(void *be, const char *id, adm_device_t *out)
+{
+    struct device_args a = {.id = id, .out = out};
+
+    return run_read(be, ADM_READ_HINT_PRIMARY, device_get_body, &a);
+}
+
+adm_err_t adm_sql_device_list(void *be, adm_read_t rd, int64_t event_id, adm_device_t **devices,
+                              size_t *n)
+{
+    struct list_args a = {.check_q = -1,
+                          .q = Q_DEVICES,
+                          .p1 = event_id,
+                          .n_args = 1,
+                          .reader = rd_device,
+                          .elem = sizeof **devices,
+                          .max = ADM_STORE_DEVICES_MAX,
+                          .arr = (void **)devices,
+                          .n = n};
+
+    return run_read(be, rd, list_body, &a);
+}
+
+static adm_err_t device_revoke_body(adm_sql_t *c, void *arg, bool *keep)
+{
+    struct device_args *a = arg;
+    adm_device_t d;
+    adm_err_t result;
+    int changes;
+
+    if ((result = use(c, Q_DEVICE_REVOKE)) != ADM_OK)
+        goto out;
+    pi(c, a->now);
+    pt(c, a->id);
+    if ((result = run(c, &changes)) != ADM_OK || changes == 1)
+        goto out;
+    /* no row changed: absent, or already revoked (the first time stays) */
+    result = load_device(c, a->id, &d);
+out:
+    return result;
+}
+
+adm_err_t adm_sql_device_revoke(void *be, const char *id, int64_t now)
+{
+    struct device_args a = {.id = id, .now = now};
+
+    return run_durable(be, device_revoke_body, &a);
+}
+
+/* ---- scans ---- */
+
+typedef struct seq_ref {
+    int64_t seq;
+    size_t i; /* index into the results */
+} seq_ref_t;
+
+typedef struct pair {
+    int64_t ticket_id, list_id;
+} pair_t;
+
+struct checkins_args {
+    int64_t event_id;
+    const char *uploader;
+    const adm_scan_t *scans;
+    size_t n;
+    bool upstream_done;
+    int64_t now;
+    adm_checkin_result_t *results; /* n */
+    seq_ref_t *by_seq;             /* n, scratch: results by seq */
+    pair_t *pairs;                 /* n, scratch: (ticket, list) to replay */
+};
+
+static int cmp_seq_ref(const void *x, const void *y)
+{
+    const seq_ref_t *a = x, *b = y;
+
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static int cmp_pair(const void *x, const void *y)
+{
+    const pair_t *a = x, *b = y;
+
+    if (a->ticket_id != b->ticket_id)
+        return a->ticket_id < b->ticket_id ? -1 : 1;
+    return a->list_id < b->list_id ? -1 : a->list_id > b->list_id;
+}
+
+/* Records conflict as the flag of every result whose row is seq. */
+static void note_conflict(struct checkins_args *a, int64_t seq, bool conflict)
+{
+    seq_ref_t key = {.seq = seq};
+    seq_ref_t *hit = bsearch(&key, a->by_seq, a->n, sizeof *a->by_seq, cmp_seq_ref);
+
+    if (hit == NULL)
+        return;
+    while (hit > a->by_seq && hit[-1].seq == seq)
+        hit--;
+    for (; hit < a->by_seq + a->n && hit->seq == seq; hit++)
+        a->results[hit->i].conflict = conflict;
+}
+
+/* Stores scan s, or finds the row its nonce already has: *r gets the seq,
+ * whether this call stored it, and the row's current flag. */
+static adm_err_t store_scan(adm_sql_t *c, const struct checkins_args *a, const adm_scan_t *s,
+                            adm_checkin_result_t *r)
+{
+    adm_err_t result;
+    bool row;
+
+    if ((result = use(c, Q_CHECKIN_INSERT)) != ADM_OK)
+        goto out;
+    pi(c, a->event_id);
+    pt(c, s->nonce);
+    pt(c, s->device);
+    pt(c, a->uploader);
+    pi(c, s->ticket_id);
+    pi(c, s->list_id);
+    pi(c, s->at);
+    pt(c, s->gate);
+    pt(c, adm_direction_name(s->direction));
+    pt(c, adm_verdict_name(s->verdict));
+    pt(c, s->reason);
+    pi(c, s->attention);
+    pt(c, s->text_hash);
+    pi(c, a->upstream_done);
+    pi(c, a->now);
+    result = run(c, NULL);
+    if (result == ADM_OK) {
+        r->seq = insert_id(c);
+        r->stored = true;
+        goto out;
+    }
+    if (result != ADM_ERR_EXISTS)
+        goto out;
+    /* a duplicate: the stored row answers (committed: its insert held the key until then) */
+    if ((result = use(c, Q_CHECKIN_BY_NONCE)) != ADM_OK)
+        goto out;
+    pt(c, s->nonce);
+    if ((result = exec(c)) != ADM_OK)
+        goto out;
+    if ((result = step(c, &row)) == ADM_OK) {
+        if (row) {
+            r->seq = ci(c, 0);
+            r->conflict = ci(c, 1) != 0;
+        } else {
+            result = ADM_ERR_STORE; /* EXISTS without the row */
+        }
+    }
+    done(c);
+out:
+    return result;
+}
+
+/* The re-entry rule of list list_id of the event: "once" for a list id
+ * without a stored list. */
+static adm_err_t list_rule(adm_sql_t *c, int64_t event_id, int64_t list_id, adm_reentry_t *rule)
+{
+    char name[16] = "";
+    adm_err_t result;
+    bool row = false;
+
+    *rule = ADM_REENTRY_ONCE;
+    if ((result = use(c, Q_LIST_REENTRY)) != ADM_OK)
+        goto out;
+    pi(c, list_id);
+    pi(c, event_id);
+    if ((result = exec(c)) != ADM_OK)
+        goto out;
+    if ((result = step(c, &row)) == ADM_OK && row)
+        ct(c, 0, name, sizeof name);
+    done(c);
+    if (result == ADM_OK && (result = take_bad(c)) == ADM_OK && row &&
+        !adm_reentry_parse(name, rule))
+        result = ADM_ERR_STORE;
+out:
+    return result;
+}
+
+/* Recomputes the conflict flags of ticket_id on list_id (docs/sync.md §3):
+ * replays its accepted scans in (at, seq) order through rule a page at a
+ * time and rewrites the flags that change. once: every entry after the
+ * first is a conflict; after_exit: an entry while inside is, an exit leaves;
+ * unlimited: none is. A conflicting entry changes nothing (the ticket
+ * stays inside). Exits are never conflicts. */
+static adm_err_t replay(adm_sql_t *c, struct checkins_args *a, const pair_t *p, adm_reentry_t rule)
+{
+    struct {
+        int64_t seq, at;
+        bool entry, conflict;
+    } page[REPLAY_PAGE];
+    int64_t after_at = 0, after_seq = 0;
+    bool inside = false, entered = false, row;
+    adm_direction_t dir;
+    char dir_name[16];
+    adm_err_t result;
+    size_t n;
+
+    do {
+        n = 0;
+        if ((result = use(c, Q_CHECKIN_REPLAY)) != ADM_OK)
+            goto out;
+        pi(c, a->event_id);
+        pi(c, p->ticket_id);
+        pi(c, p->list_id);
+        pt(c, accept_name());
+        pi(c, after_at);
+        pi(c, after_at);
+        pi(c, after_seq);
+        pi(c, REPLAY_PAGE);
+        if ((result = exec(c)) != ADM_OK)
+            goto out;
+        while ((result = step(c, &row)) == ADM_OK && row && n < REPLAY_PAGE) {
+            page[n].seq = ci(c, 0);
+            page[n].at = ci(c, 1);
+            ct(c, 2, dir_name, sizeof dir_name);
+            page[n].conflict = ci(c, 3) != 0;
+            if (!adm_direction_parse(dir_name, &dir)) {
+                result = ADM_ERR_STORE;
+                break;
+            }
+            page[n].entry = dir == ADM_DIRECTION_ENTRY;
+            n++;
+        }
+        done(c);
+        if (result != ADM_OK || (result = take_bad(c)) != ADM_OK)
+            goto out;
+        for (size_t i = 0; i < n; i++) {
+            bool want = false;
+
+            if (!page[i].entry) {
+                inside = false;
+            } else if (rule == ADM_REENTRY_ONCE) {
+                want = entered;
+                entered = true;
+            } else if (rule == ADM_REENTRY_AFTER_EXIT) {
+                want = inside;
+                inside = true;
+            }
+            note_conflict(a, page[i].seq, want);
+            if (want == page[i].conflict)
+                continue;
+            if ((result = use(c, Q_CHECKIN_SET_CONFLICT)) != ADM_OK)
+                goto out;
+            pi(c, want);
+            pi(c, page[i].seq);
+            if ((result = run(c, NULL)) != ADM_OK)
+                goto out;
+        }
+        if (n > 0) {
+            after_at = page[n - 1].at;
+            after_seq = page[n - 1].seq;
+        }
+    } while (n == REPLAY_PAGE);
+out:
+    return result;
+}
+
+/* Stores the batch under the event's sync lock, then replays every
+ * (ticket, list) it added accepted scans to, then notes the uploader. */
+static adm_err_t checkins_add_body(adm_sql_t *c, void *arg, bool *keep)
+{
+    struct checkins_args *a = arg;
+    struct list_rule_ref {
+        int64_t list_id;
+        adm_reentry_t rule;
+    } rules[16]; /* the rules of the batch's first lists, looked up once */
+    adm_reentry_t rule;
+    adm_err_t result;
+    size_t n_pairs = 0, k = 0, n_rules = 0, j;
+
+    memset(a->results, 0, a->n * sizeof *a->results); /* from an earlier attempt */
+    if ((result = sync_lock(c, a->event_id)) != ADM_OK)
+        goto out;
+    for (size_t i = 0; i < a->n; i++) {
+        const adm_scan_t *s = &a->scans[i];
+
+        if ((result = store_scan(c, a, s, &a->results[i])) != ADM_OK)
+            goto out;
+        if (a->results[i].stored && s->verdict == ADM_VERDICT_ACCEPT && s->ticket_id != 0)
+            a->pairs[n_pairs++] = (pair_t){s->ticket_id, s->list_id};
+        a->by_seq[i] = (seq_ref_t){a->results[i].seq, i};
+    }
+    qsort(a->by_seq, a->n, sizeof *a->by_seq, cmp_seq_ref);
+    qsort(a->pairs, n_pairs, sizeof *a->pairs, cmp_pair);
+    for (size_t i = 0; i < n_pairs; i++) /* distinct pairs only */
+        if (k == 0 || cmp_pair(&a->pairs[k - 1], &a->pairs[i]) != 0)
+            a->pairs[k++] = a->pairs[i];
+    for (size_t i = 0; i < k; i++) {
+        for (j = 0; j < n_rules && rules[j].list_id != a->pairs[i].list_id; j++)
+            ;
+        if (j < n_rules) {
+            rule = rules[j].rule;
+        } else {
+            if ((result = list_rule(c, a->event_id, a->pairs[i].list_id, &rule)) != ADM_OK)
+                goto out;
+            if (n_rules < sizeof rules / sizeof rules[0])
+                rules[n_rules++] = (struct list_rule_ref){a->pairs[i].list_id, rule};
+        }
+        if ((result = replay(c, a, &a->pairs[i], rule)) != ADM_OK)
+            goto out;
+    }
+    if (a->uploader[0] != '\0') { /* no row changes unless the uploader is a device */
+        if ((result = use(c, Q_DEVICE_SEEN)) != ADM_OK)
+            goto out;
+        pi(c, a->now);
+        pt(c, a->uploader);
+        result = run(c, NULL);
+    }
+out:
+    return result;
+}
+
+adm_err_t adm_sql_checkins_add(void *be, int64_t event_id, const char *uploader,
+                               const adm_scan_t *scans, size_t n, bool upstream_done, int64_t now,
+                               adm_checkin_result_t *results)
+{
+    struct checkins_args a = {.event_id = event_id,
+                              .uploader = uploader,
+                              .scans = scans,
+                              .n = n,
+                              .upstream_done = upstream_done,
+                              .now = now,
+                              .results = results};
+    adm_err_t result = ADM_ERR_NOMEM;
+
+    a.by_seq = calloc(n, sizeof *a.by_seq);
+    a.pairs = calloc(n, sizeof *a.pairs);
+    if (a.by_seq != NULL && a.pairs != NULL)
+        result = run_durable(be, checkins_add_body, &a);
+    if (result != ADM_OK)
+        memset(results, 0, n * sizeof *results);
+    free(a.by_seq);
+    free(a.pairs);
+    return result;
+}
+
+static adm_err_t rd_checkin(adm_sql_t *c, void *e)
+{
+    adm_checkin_t *r = e;
+    char dir[16], verdict[32];
+
+    r->seq = ci(c, 0);
+    r->event_id = ci(c, 1);
+    ct(c, 2, r->nonce, sizeof r->nonce);
+    ct(c, 3, r->device, sizeof r->device);
+    ct(c, 4, r->uploader, sizeof r->uploader);
+    r->ticket_id = ci(c, 5);
+    r->list_id = ci(c, 6);
+    r->at = ci(c, 7);
+    ct(c, 8, r->gate, sizeof r->gate);
+    ct(c, 9, dir, sizeof dir);
+    ct(c, 10, verdict, sizeof verdict);
+    ct(c, 11, r->reason, sizeof r->reason);
+    r->attention = ci(c, 12) != 0;
+    ct(c, 13, r->text_hash, sizeof r->text_hash);
+    r->conflict = ci(c, 14) != 0;
+    r->upstream_done = ci(c, 15) != 0;
+    r->received_at = ci(c, 16);
+    if (!adm_direction_parse(dir, &r->direction) || !adm_verdict_parse(verdict, &r->verdict))
+        return ADM_ERR_STORE;
+    return take_bad(c);
+}
+
+struct checkins_list_args {
+    const adm_checkin_query_t *q;
+    adm_checkin_t **rows;
+    size_t *n;
+};
+
+/* Picks the statement whose index serves the query's main filter: the
+ * upload queue, the accepted feed (conflicts are accepted entries), or all. */
+static adm_err_t checkins_list_body(adm_sql_t *c, void *arg, bool *keep)
+{
+    struct checkins_list_args *a = arg;
+    const adm_checkin_query_t *q = a->q;
+    adm_err_t result;
+
+    free(*a->rows); /* from an earlier attempt */
+    *a->rows = NULL;
+    *a->n = 0;
+    if (q->upstream_pending) {
+        if ((result = use(c, Q_CHECKINS_PENDING)) != ADM_OK)
+            goto out;
+        pi(c, q->event_id);
+        pi(c, q->after_seq);
+        pi(c, q->accepted_only);
+        pt(c, accept_name());
+        pi(c, q->conflicts_only);
+    } else if (q->accepted_only || q->conflicts_only) {
+        if ((result = use(c, Q_CHECKINS_ACCEPTED)) != ADM_OK)
+            goto out;
+        pi(c, q->event_id);
+        pt(c, accept_name());
+        pi(c, q->after_seq);
+        pi(c, q->conflicts_only);
+    } else {
+        if ((result = use(c, Q_CHECKINS)) != ADM_OK)
+            goto out;
+        pi(c, q->event_id);
+        pi(c, q->after_seq);
+    }
+    pi(c, (int64_t)q->limit);
+    result = read_all(c, rd_checkin, sizeof **a->rows, q->limit, false, (void **)a->rows, a->n);
+out:
+    return result;
+}
+
+adm_err_t adm_sql_checkins_list(void *be, adm_read_t rd, const adm_checkin_query_t *q,
+                                adm_checkin_t **rows, size_t *n)
+{
+    struct checkins_list_args a = {.q = q, .rows = rows, .n = n};
+
+    return run_read(be, rd, checkins_list_body, &a);
+}
+
+struct seq_args {
+    int64_t event_id;
+    int64_t *seq;
+    const int64_t *seqs;
+    size_t n;
+};
+
+static adm_err_t checkins_last_seq_body(adm_sql_t *c, void *arg, bool *keep)
+{
+    struct seq_args *a = arg;
+    adm_err_t result;
+    bool found;
+
+    *a->seq = 0;
+    if ((result = use(c, Q_CHECKIN_LAST_SEQ)) != ADM_OK)
+        goto out;
+    pi(c, a->event_id);
+    pt(c, accept_name());
+    result = one_int(c, a->seq, &found);
+out:
+    return result;
+}
+
+adm_err_t adm_sql_checkins_last_seq(void *be, adm_read_t rd, int64_t event_id, int64_t *seq)
+{
+    struct seq_args a = {.event_id = event_id, .seq = seq};
+
+    return run_read(be, rd, checkins_last_seq_body, &a);
+}
+
+static adm_err_t checkins_mark_upstream_body(adm_sql_t *c, void *arg, bool *keep)
+{
+    struct seq_args *a = arg;
+    adm_err_t result = ADM_OK;
+
+    for (size_t i = 0; i < a->n && result == ADM_OK; i++) {
+        if ((result = use(c, Q_CHECKIN_MARK_UPSTREAM)) != ADM_OK)
+            break;
+        pi(c, a->seqs[i]);
+        result = run(c, NULL);
+    }
+    return result;
+}
+
+adm_err_t adm_sql_checkins_mark_upstream(void *be, const int64_t *seqs, size_t n)
+{
+    struct seq_args a = {.seqs = seqs, .n = n};
+
+    return run_write(be, checkins_mark_upstream_body, &a);
+}
+
+struct stats_args {
+    int64_t event_id;
+    adm_checkin_stats_row_t **rows;
+    size_t *n;
+};
+
+/* Appends a zeroed row for list_id and gate to *rows. */
+static adm_err_t stats_push(adm_checkin_stats_row_t **rows, size_t *n, size_t *cap, int64_t list_id,
+                            const char *gate)
+{
+    adm_err_t result = grow((void **)rows, cap, *n, sizeof **rows, ADM_STORE_STATS_ROWS_MAX);
+
+    if (result == ADM_OK) {
+        memset(&(*rows)[*n], 0, sizeof **rows);
+        (*rows)[*n].list_id = list_id;
+        snprintf((*rows)[*n].gate, sizeof(*rows)[*n].gate, "%s", gate);
+        (*n)++;
+    }
+    return result;
+}
+
+static void stats_add(adm_checkin_stats_row_t *r, adm_verdict_t v, adm_direction_t d, int64_t count,
+                      int64_t conflicts)
+{
+    if (v != ADM_VERDICT_ACCEPT)
+        r->refused[v] += count;
+    else if (d == ADM_DIRECTION_ENTRY) {
+        r->admitted += count;
+        r->conflicts += conflicts;
+    } else
+        r->exits += count;
+}
+
+/* Counts by (list, gate, verdict, direction) in one aggregate, ordered by
+ * list then gate, folded into a total row per list and a row per gate; then
+ * the tickets inside per list, in a second aggregate. */
+static adm_err_t checkin_stats_body(adm_sql_t *c, void *arg, bool *keep)
+{
+    struct stats_args *a = arg;
+    adm_checkin_stats_row_t *rows = NULL;
+    char gate[ADM_STORE_GATE_MAX + 1], verdict[32], dir[16];
+    size_t n = 0, cap = 0, total = 0, at_gate = 0;
+    adm_verdict_t v;
+    adm_direction_t d;
+    adm_err_t result;
+    bool row;
+
+    free(*a->rows); /* from an earlier attempt */
+    *a->rows = NULL;
+    *a->n = 0;
+    if ((result = use(c, Q_CHECKIN_COUNTS)) != ADM_OK)
+        goto out;
+    pi(c, a->event_id);
+    if ((result = exec(c)) != ADM_OK)
+        goto out;
+    while ((result = step(c, &row)) == ADM_OK && row) {
+        int64_t list_id = ci(c, 0);
+
+        ct(c, 1, gate, sizeof gate);
+        ct(c, 2, verdict, sizeof verdict);
+        ct(c, 3, dir, sizeof dir);
+        if ((result = take_bad(c)) != ADM_OK)
+            break;
+        if (!adm_verdict_parse(verdict, &v) || !adm_direction_parse(dir, &d)) {
+            result = ADM_ERR_STORE;
+            break;
+        }
+        if (n == 0 || rows[total].list_id != list_id) {
+            if ((result = stats_push(&rows, &n, &cap, list_id, "")) != ADM_OK)
+                break;
+            total = n - 1;
+            at_gate = total;
+        }
+        if (at_gate == total || strcmp(rows[at_gate].gate, gate) != 0) {
+            if ((result = stats_push(&rows, &n, &cap, list_id, gate)) != ADM_OK)
+                break;
+            at_gate = n - 1;
+        }
+        stats_add(&rows[total], v, d, ci(c, 4), ci(c, 5));
+        stats_add(&rows[at_gate], v, d, ci(c, 4), ci(c, 5));
+    }
+    done(c);
+    if (result != ADM_OK || n == 0)
+        goto out;
+    if ((result = use(c, Q_CHECKIN_INSIDE)) != ADM_OK)
+        goto out;
+    pi(c, a->event_id);
+    pt(c, accept_name());
+    pt(c, adm_direction_name(ADM_DIRECTION_ENTRY));
+    pt(c, accept_name());
+    if ((result = exec(c)) != ADM_OK)
+        goto out;
+    while ((result = step(c, &row)) == ADM_OK && row) {
+        int64_t list_id = ci(c, 0);
+        for (size_t i = 0; i < n; i++)
+            if (rows[i].list_id == list_id && rows[i].gate[0] == '\0')
+                rows[i].inside = ci(c, 1);
+    }
+    done(c);
+out:
+    if (result != ADM_OK || n == 0) {
+        free(rows);
+        rows = NULL;
+        n = 0;
+    }
+    *a->rows = rows;
+    *a->n = n;
+    return result;
+}
+
+adm_err_t adm_sql_checkin_stats(void *be, adm_read_t rd, int64_t event_id,
+                                adm_checkin_stats_row_t **rows, size_t *n)
+{
+    struct stats_args a = {.event_id = event_id, .rows = rows, .n = n};
+
+    return run_read(be, rd, checkin_stats_body, &a);
+}
+
+/* ---- edge mirror of an upstream event ---- */
+
+struct mirror_args {
+    int64_t event_id;
+    const char *header;
+    const adm_revocation_t *revs;
+    size_t n;
+    int64_t revocations_cursor, checkins_cursor;
+    int64_t now;
+    adm_mirror_t *out;
+};
+
+static adm_err_t mirror_put_header_body(adm_sql_t *c, void *arg, bool *keep)
+{
+    struct mirror_args *a = arg;
+    adm_err_t result;
+
+    if ((result = use(c, Q_MIRROR_PUT)) != ADM_OK)
+        goto out;
+    pi(c, a->event_id);
+    pt(c, a->header);
+    pi(c, a->now);
+    result = run(c, NULL);
+out:
+    return result;
+}
+
+adm_err_t adm_sql_mirror_put_header(void *be, int64_t event_id, const char *header, int64_t now)
+{
+    struct mirror_args a = {.event_id = event_id, .header = header, .now = now};
+
+    return run_write(be, mirror_put_header_body, &a);
+}
+
+static adm_err_t mirror_get_body(adm_sql_t *c, void *arg, bool *keep)
+{
+    struct mirror_args *a = arg;
+    adm_mirror_t *m = a->out;
+    const void *text;
+    adm_err_t result;
+    size_t len;
+    bool row;
+
+    adm_store_mirror_clear(m); /* from an earlier attempt */
+    if ((result = use(c, Q_MIRROR_GET)) != ADM_OK)
+        goto out;
+    pi(c, a->event_id);
+    if ((result = exec(c)) != ADM_OK)
+        goto out;
+    if ((result = step(c, &row)) != ADM_OK)
+        goto done;
+    if (!row) {
+        result = ADM_ERR_NOT_FOUND;
+        goto done;
+    }
+    m->event_id = ci(c, 0);
+    text = cb(c, 1, &len);
+    m->revocations_cursor = ci(c, 2);
+    m->checkins_cursor = ci(c, 3);
+    m->updated = ci(c, 4);
+    if ((result = take_bad(c)) != ADM_OK)
+        goto done;
+    if (len > ADM_STORE_MIRROR_HEADER_MAX) {
+        result = ADM_ERR_STORE;
+        goto done;
+    }
+    if ((m->header = malloc(len + 1)) == NULL) {
+        result = ADM_ERR_NOMEM;
+        goto done;
+    }
+    memcpy(m->header, text, len);
+    m->header[len] = '\0';
+done:
+    done(c);
+out:
+    if (result != ADM_OK)
+        adm_store_mirror_clear(m);
+    return result;
+}
+
+adm_err_t adm_sql_mirror_get(void *be, int64_t event_id, adm_mirror_t *out)
+{
+    struct mirror_args a = {.event_id = event_id, .out = out};
+
+    return run_read(be, ADM_READ_HINT_PRIMARY, mirror_get_body, &a);
+}
+
+static adm_err_t mirror_advance_body(adm_sql_t *c, void *arg, bool *keep)
+{
+    struct mirror_args *a = arg;
+    adm_err_t result;
+
+    /* the mirror row stays locked, so two advances apply one after the other */
+    if ((result = exists(c, Q_MIRROR_LOCK, a->event_id)) != ADM_OK)
+        goto out;
+    for (size_t i = 0; i < a->n; i++) {
+        if ((result = use(c, Q_MIRROR_REV_INSERT)) != ADM_OK)
+            goto out;
+        pi(c, a->event_id);
+        pi(c, a->revs[i].seq);
+        pi(c, a->revs[i].ticket_id);
+        pi(c, a->revs[i].revoked_at);
+        if ((result = run(c, NULL)) == ADM_ERR_EXISTS)
+            result = ADM_OK; /* a seq already mirrored */
+        if (result != ADM_OK)
+            goto out;
+    }
+    if ((result = use(c, Q_MIRROR_CURSORS)) != ADM_OK)
+        goto out;
+    pi(c, a->revocations_cursor);
+    pi(c, a->revocations_cursor);
+    pi(c, a->checkins_cursor);
+    pi(c, a->checkins_cursor);
+    pi(c, a->now);
+    pi(c, a->event_id);
+    result = run(c, NULL);
+out:
+    return result;
+}
+
+adm_err_t adm_sql_mirror_advance(void *be, int64_t event_id, const adm_revocation_t *revs, size_t n,
+                                 int64_t revocations_cursor, int64_t checkins_cursor, int64_t now)
+{
+    struct mirror_args a = {.event_id = event_id,
+                            .revs = revs,
+                            .n = n,
+                            .revocations_cursor = revocations_cursor,
+                            .checkins_cursor = checkins_cursor,
+                            .now = now};
+
+    return run_write(be, mirror_advance_body, &a);
+}
+
+adm_err_t adm_sql_mirror_revocations_since(void *be, int64_t event_id, int64_t after_seq,
+                                           size_t limit, adm_revocation_t **revs, size_t *n)
+{
+    struct list_args a = {.check_q = -1,
+                          .q = Q_MIRROR_REVS,
+                          .p1 = event_id,
+                          .p2 = after_seq,
+                          .p3 = (int64_t)limit,
+                          .n_args = 3,
+                          .reader = rd_revocation,
+                          .elem = sizeof **revs,
+                          .max = limit,
+                          .arr = (void **)revs,
+                          .n = n};
+
+    return run_read(be, ADM_READ_HINT_PRIMARY, list_body, &a);
+}
+
+/* ---- key/value settings ---- */
+
+struct setting_args {
+    const char *key, *value;
+    char *out;
+    size_t cap;
+};
+
+static adm_err_t setting_put_body(adm_sql_t *c, void *arg, bool *keep)
+{
+    struct setting_args *a = arg;
+    adm_err_t result;
+
+    if ((result = use(c, Q_SETTING_PUT)) != ADM_OK)
+        goto out;
+    pt(c, a->key);
+    pt(c, a->value);
+    result = run(c, NULL);
+out:
+    return result;
+}
+
+adm_err_t adm_sql_setting_put(void *be, const char *key, const char *value)
+{
+    struct setting_args a = {.key = key, .value = value};
+
+    return run_durable(be, setting_put_body, &a);
+}
+
+static adm_err_t setting_get_body(adm_sql_t *c, void *arg, bool *keep)
+{
+    struct setting_args *a = arg;
+    char value[ADM_STORE_SETTING_VALUE_MAX + 1] = "";
+    adm_err_t result;
+    size_t len;
+    bool row;
+
+    a->out[0] = '\0';
+    if ((result = use(c, Q_SETTING_GET)) != ADM_OK)
+        goto out;
+    pt(c, a->key);
+    if ((result = exec(c)) != ADM_OK)
+        goto out;
+    if ((result = step(c, &row)) == ADM_OK && !row)
+        result = ADM_ERR_NOT_FOUND;
+    if (result == ADM_OK)
+        ct(c, 0, value, sizeof value);
+    done(c);
+    if (result != ADM_OK || (result = take_bad(c)) != ADM_OK)
+        goto out;
+    len = strlen(value);
+    if (len >= a->cap) {
+        result = ADM_ERR_TOO_BIG;
+        goto out;
+    }
+    memcpy(a->out, value, len + 1);
+out:
+    return result;
+}
+
+adm_err_t adm_sql_setting_get(void *be, const char *key, char *out, size_t cap)
+{
+    struct setting_args a = {.key = key, .out = out, .cap = cap};
+
+    return run_read(be, ADM_READ_HINT_PRIMARY, setting_get_body, &a);
 }

@@ -98,6 +98,47 @@ enum adm_sql_query {
     Q_KEY_LIST,
     Q_KEY_RETIRE,
     Q_SALES,
+    Q_SYNC_LOCK,
+    Q_LIST_COUNT,
+    Q_LIST_EVENT,
+    Q_LIST_INSERT,
+    Q_LIST_INSERT_ID,
+    Q_LIST_DELETE,
+    Q_LIST_TYPES_DELETE,
+    Q_LIST_GATES_DELETE,
+    Q_LIST_TYPE_INSERT,
+    Q_LIST_GATE_INSERT,
+    Q_LISTS,
+    Q_LIST_TYPES,
+    Q_LIST_GATES,
+    Q_LIST_REENTRY,
+    Q_ENROLLMENT_INSERT,
+    Q_ENROLLMENT_LOCK,
+    Q_ENROLLMENT_USE,
+    Q_DEVICE_INSERT,
+    Q_DEVICE_GET,
+    Q_DEVICES,
+    Q_DEVICE_REVOKE,
+    Q_DEVICE_SEEN,
+    Q_CHECKIN_INSERT,
+    Q_CHECKIN_BY_NONCE,
+    Q_CHECKIN_REPLAY,
+    Q_CHECKIN_SET_CONFLICT,
+    Q_CHECKINS,
+    Q_CHECKINS_ACCEPTED,
+    Q_CHECKINS_PENDING,
+    Q_CHECKIN_LAST_SEQ,
+    Q_CHECKIN_MARK_UPSTREAM,
+    Q_CHECKIN_COUNTS,
+    Q_CHECKIN_INSIDE,
+    Q_MIRROR_PUT,
+    Q_MIRROR_GET,
+    Q_MIRROR_LOCK,
+    Q_MIRROR_CURSORS,
+    Q_MIRROR_REV_INSERT,
+    Q_MIRROR_REVS,
+    Q_SETTING_PUT,
+    Q_SETTING_GET,
     Q_SHARED_N
 };
 
@@ -119,6 +160,12 @@ enum adm_sql_query {
     "id, event_id, type_id, order_id, user_id, status, created, revoked_at, key_id, "              \
     "COALESCE(token, '')"
 #define ADM_SQL_USER_COLS "id, email, password_hash, display_name, role, created"
+#define ADM_SQL_LIST_COLS "id, event_id, name, reentry, created"
+#define ADM_SQL_DEVICE_COLS                                                                        \
+    "id, event_id, name, gate, kind, secret_hash, created, last_seen, revoked_at"
+#define ADM_SQL_CHECKIN_COLS                                                                       \
+    "seq, event_id, nonce, device, uploader, ticket_id, list_id, scanned_at, gate, direction, "    \
+    "verdict, reason, attention, text_hash, conflict, upstream_done, received_at"
 
 /* A backend's pooled connection, seen by the domain logic. A backend's
  * connection struct starts with an adm_sql_t whose drv it sets once. */
@@ -250,6 +297,37 @@ adm_err_t adm_sql_event_key_list(void *be, adm_read_t rd, int64_t event_id, adm_
 adm_err_t adm_sql_event_key_retire(void *be, int64_t event_id, uint32_t kid, int64_t now);
 adm_err_t adm_sql_sales_by_type(void *be, adm_read_t rd, int64_t event_id, adm_type_sales_t **rows,
                                 size_t *n);
+adm_err_t adm_sql_checkin_list_create(void *be, const adm_checkin_list_spec_t *spec, int64_t now,
+                                      int64_t *id);
+adm_err_t adm_sql_checkin_list_put(void *be, const adm_checkin_list_t *l);
+adm_err_t adm_sql_checkin_list_list(void *be, adm_read_t rd, int64_t event_id,
+                                    adm_checkin_list_t **lists, size_t *n);
+adm_err_t adm_sql_enrollment_create(void *be, const char *hash_hex,
+                                    const adm_enrollment_spec_t *spec, int64_t now);
+adm_err_t adm_sql_device_enroll(void *be, const char *hash_hex, const char *device_id,
+                                const uint8_t secret_hash[ADM_STORE_SECRET_HASH_BYTES],
+                                const char *name, int64_t now, adm_device_t *out);
+adm_err_t adm_sql_device_get(void *be, const char *id, adm_device_t *out);
+adm_err_t adm_sql_device_list(void *be, adm_read_t rd, int64_t event_id, adm_device_t **devices,
+                              size_t *n);
+adm_err_t adm_sql_device_revoke(void *be, const char *id, int64_t now);
+adm_err_t adm_sql_checkins_add(void *be, int64_t event_id, const char *uploader,
+                               const adm_scan_t *scans, size_t n, bool upstream_done, int64_t now,
+                               adm_checkin_result_t *results);
+adm_err_t adm_sql_checkins_list(void *be, adm_read_t rd, const adm_checkin_query_t *q,
+                                adm_checkin_t **rows, size_t *n);
+adm_err_t adm_sql_checkins_last_seq(void *be, adm_read_t rd, int64_t event_id, int64_t *seq);
+adm_err_t adm_sql_checkins_mark_upstream(void *be, const int64_t *seqs, size_t n);
+adm_err_t adm_sql_checkin_stats(void *be, adm_read_t rd, int64_t event_id,
+                                adm_checkin_stats_row_t **rows, size_t *n);
+adm_err_t adm_sql_mirror_put_header(void *be, int64_t event_id, const char *header, int64_t now);
+adm_err_t adm_sql_mirror_get(void *be, int64_t event_id, adm_mirror_t *out);
+adm_err_t adm_sql_mirror_advance(void *be, int64_t event_id, const adm_revocation_t *revs, size_t n,
+                                 int64_t revocations_cursor, int64_t checkins_cursor, int64_t now);
+adm_err_t adm_sql_mirror_revocations_since(void *be, int64_t event_id, int64_t after_seq,
+                                           size_t limit, adm_revocation_t **revs, size_t *n);
+adm_err_t adm_sql_setting_put(void *be, const char *key, const char *value);
+adm_err_t adm_sql_setting_get(void *be, const char *key, char *out, size_t cap);
 
 /* The entries of an adm_store_ops_t that store-sql.c implements; a backend's
  * table adds name, open, close and write_position. */
@@ -276,6 +354,17 @@ adm_err_t adm_sql_sales_by_type(void *be, adm_read_t rd, int64_t event_id, adm_t
     .session_delete = adm_sql_session_delete, .idem_put = adm_sql_idem_put,                        \
     .idem_complete = adm_sql_idem_complete, .idem_get = adm_sql_idem_get,                          \
     .event_key_add = adm_sql_event_key_add, .event_key_list = adm_sql_event_key_list,              \
-    .event_key_retire = adm_sql_event_key_retire, .sales_by_type = adm_sql_sales_by_type
+    .event_key_retire = adm_sql_event_key_retire, .sales_by_type = adm_sql_sales_by_type,          \
+    .checkin_list_create = adm_sql_checkin_list_create,                                            \
+    .checkin_list_put = adm_sql_checkin_list_put, .checkin_list_list = adm_sql_checkin_list_list,  \
+    .enrollment_create = adm_sql_enrollment_create, .device_enroll = adm_sql_device_enroll,        \
+    .device_get = adm_sql_device_get, .device_list = adm_sql_device_list,                          \
+    .device_revoke = adm_sql_device_revoke, .checkins_add = adm_sql_checkins_add,                  \
+    .checkins_list = adm_sql_checkins_list, .checkins_last_seq = adm_sql_checkins_last_seq,        \
+    .checkins_mark_upstream = adm_sql_checkins_mark_upstream,                                      \
+    .checkin_stats = adm_sql_checkin_stats, .mirror_put_header = adm_sql_mirror_put_header,        \
+    .mirror_get = adm_sql_mirror_get, .mirror_advance = adm_sql_mirror_advance,                    \
+    .mirror_revocations_since = adm_sql_mirror_revocations_since,                                  \
+    .setting_put = adm_sql_setting_put, .setting_get = adm_sql_setting_get
 
 #endif

@@ -156,6 +156,88 @@ static const char *const migrations[] = {
     "  created INTEGER NOT NULL,"
     "  UNIQUE (scope, idem_key));"
     "CREATE INDEX idempotency_by_created ON idempotency(created);",
+
+    /* 2: sync (docs/sync.md): check-in lists, enrollments, devices, scans, the
+     * edge's mirror of an upstream event, settings. Event ids without foreign
+     * keys: an edge keeps these rows for events it has no catalog rows of. */
+    "CREATE TABLE sync_locks ("
+    "  event_id INTEGER PRIMARY KEY,"
+    "  writes INTEGER NOT NULL);"
+    "CREATE TABLE checkin_lists ("
+    "  id INTEGER PRIMARY KEY,"
+    "  event_id INTEGER NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  reentry TEXT NOT NULL,"
+    "  created INTEGER NOT NULL);"
+    "CREATE INDEX checkin_lists_by_event ON checkin_lists(event_id, id);"
+    "CREATE TABLE checkin_list_types ("
+    "  list_id INTEGER NOT NULL REFERENCES checkin_lists(id),"
+    "  pos INTEGER NOT NULL,"
+    "  type_id INTEGER NOT NULL,"
+    "  PRIMARY KEY (list_id, pos));"
+    "CREATE TABLE checkin_list_gates ("
+    "  list_id INTEGER NOT NULL REFERENCES checkin_lists(id),"
+    "  pos INTEGER NOT NULL,"
+    "  gate TEXT NOT NULL,"
+    "  PRIMARY KEY (list_id, pos));"
+    "CREATE TABLE enrollments ("
+    "  token_hash TEXT PRIMARY KEY,"
+    "  event_id INTEGER NOT NULL,"
+    "  gate TEXT NOT NULL,"
+    "  kind INTEGER NOT NULL CHECK (kind BETWEEN 0 AND 1),"
+    "  created INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  used_at INTEGER NOT NULL DEFAULT 0,"
+    "  device_id TEXT);"
+    "CREATE TABLE devices ("
+    "  id TEXT PRIMARY KEY,"
+    "  event_id INTEGER NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  gate TEXT NOT NULL,"
+    "  kind INTEGER NOT NULL CHECK (kind BETWEEN 0 AND 1),"
+    "  secret_hash BLOB NOT NULL,"
+    "  created INTEGER NOT NULL,"
+    "  last_seen INTEGER NOT NULL DEFAULT 0,"
+    "  revoked_at INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX devices_by_event ON devices(event_id, created, id);"
+    /* AUTOINCREMENT: a seq is never reused, even after the newest row is gone */
+    "CREATE TABLE checkins ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  event_id INTEGER NOT NULL,"
+    "  nonce TEXT NOT NULL UNIQUE,"
+    "  device TEXT NOT NULL,"
+    "  uploader TEXT NOT NULL,"
+    "  ticket_id INTEGER NOT NULL,"
+    "  list_id INTEGER NOT NULL,"
+    "  scanned_at INTEGER NOT NULL,"
+    "  gate TEXT NOT NULL,"
+    "  direction TEXT NOT NULL,"
+    "  verdict TEXT NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  attention INTEGER NOT NULL,"
+    "  text_hash TEXT NOT NULL,"
+    "  conflict INTEGER NOT NULL DEFAULT 0,"
+    "  upstream_done INTEGER NOT NULL,"
+    "  received_at INTEGER NOT NULL);"
+    "CREATE INDEX checkins_by_event ON checkins(event_id, seq);"
+    "CREATE INDEX checkins_by_ticket ON checkins(event_id, ticket_id, list_id, scanned_at);"
+    "CREATE INDEX checkins_accepted ON checkins(event_id, verdict, seq);"
+    "CREATE INDEX checkins_pending ON checkins(event_id, upstream_done, seq);"
+    "CREATE TABLE mirror ("
+    "  event_id INTEGER PRIMARY KEY,"
+    "  header TEXT NOT NULL,"
+    "  revocations_cursor INTEGER NOT NULL,"
+    "  checkins_cursor INTEGER NOT NULL,"
+    "  updated INTEGER NOT NULL);"
+    "CREATE TABLE mirror_revocations ("
+    "  event_id INTEGER NOT NULL,"
+    "  seq INTEGER NOT NULL,"
+    "  ticket_id INTEGER NOT NULL,"
+    "  revoked_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (event_id, seq));"
+    "CREATE TABLE settings ("
+    "  name TEXT PRIMARY KEY,"
+    "  value TEXT NOT NULL);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -336,6 +418,93 @@ static const char *const sql_text[N_Q] = {
                 "COALESCE((SELECT SUM(i.quantity * i.unit_price) FROM order_items i "
                 "JOIN orders o ON o.id = i.order_id WHERE i.type_id = t.id AND o.state = 1), 0) "
                 "FROM ticket_types t WHERE t.event_id = ? ORDER BY t.id",
+
+    [Q_SYNC_LOCK] = "INSERT INTO sync_locks (event_id, writes) VALUES (?, 1) "
+                    "ON CONFLICT (event_id) DO UPDATE SET writes = writes + 1",
+    [Q_LIST_COUNT] = "SELECT COUNT(*) FROM checkin_lists WHERE event_id = ?",
+    [Q_LIST_EVENT] = "SELECT event_id FROM checkin_lists WHERE id = ?",
+    [Q_LIST_INSERT] =
+        "INSERT INTO checkin_lists (event_id, name, reentry, created) VALUES (?, ?, ?, ?)",
+    [Q_LIST_INSERT_ID] =
+        "INSERT INTO checkin_lists (id, event_id, name, reentry, created) VALUES (?, ?, ?, ?, ?)",
+    [Q_LIST_DELETE] = "DELETE FROM checkin_lists WHERE id = ?",
+    [Q_LIST_TYPES_DELETE] = "DELETE FROM checkin_list_types WHERE list_id = ?",
+    [Q_LIST_GATES_DELETE] = "DELETE FROM checkin_list_gates WHERE list_id = ?",
+    [Q_LIST_TYPE_INSERT] =
+        "INSERT INTO checkin_list_types (list_id, pos, type_id) VALUES (?, ?, ?)",
+    [Q_LIST_GATE_INSERT] = "INSERT INTO checkin_list_gates (list_id, pos, gate) VALUES (?, ?, ?)",
+    [Q_LISTS] = "SELECT " ADM_SQL_LIST_COLS " FROM checkin_lists WHERE event_id = ? ORDER BY id",
+    [Q_LIST_TYPES] = "SELECT t.list_id, t.type_id FROM checkin_list_types t JOIN checkin_lists l "
+                     "ON l.id = t.list_id WHERE l.event_id = ? ORDER BY t.list_id, t.pos",
+    [Q_LIST_GATES] = "SELECT g.list_id, g.gate FROM checkin_list_gates g JOIN checkin_lists l "
+                     "ON l.id = g.list_id WHERE l.event_id = ? ORDER BY g.list_id, g.pos",
+    [Q_LIST_REENTRY] = "SELECT reentry FROM checkin_lists WHERE id = ? AND event_id = ?",
+
+    [Q_ENROLLMENT_INSERT] = "INSERT INTO enrollments (token_hash, event_id, gate, kind, created, "
+                            "expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+    [Q_ENROLLMENT_LOCK] = "SELECT event_id, gate, kind, expires_at, used_at FROM enrollments "
+                          "WHERE token_hash = ?",
+    [Q_ENROLLMENT_USE] = "UPDATE enrollments SET used_at = ?, device_id = ? "
+                         "WHERE token_hash = ? AND used_at = 0",
+    [Q_DEVICE_INSERT] = "INSERT INTO devices (id, event_id, name, gate, kind, secret_hash, "
+                        "created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    [Q_DEVICE_GET] = "SELECT " ADM_SQL_DEVICE_COLS " FROM devices WHERE id = ?",
+    [Q_DEVICES] = "SELECT " ADM_SQL_DEVICE_COLS " FROM devices WHERE event_id = ? "
+                  "ORDER BY created, id",
+    [Q_DEVICE_REVOKE] = "UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at = 0",
+    [Q_DEVICE_SEEN] = "UPDATE devices SET last_seen = ? WHERE id = ?",
+
+    [Q_CHECKIN_INSERT] =
+        "INSERT INTO checkins (event_id, nonce, device, uploader, ticket_id, list_id, "
+        "scanned_at, gate, direction, verdict, reason, attention, text_hash, upstream_done, "
+        "received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [Q_CHECKIN_BY_NONCE] = "SELECT seq, conflict FROM checkins WHERE nonce = ?",
+    [Q_CHECKIN_REPLAY] = "SELECT seq, scanned_at, direction, conflict FROM checkins "
+                         "WHERE event_id = ? AND ticket_id = ? AND list_id = ? AND verdict = ? "
+                         "AND (scanned_at > ? OR (scanned_at = ? AND seq > ?)) "
+                         "ORDER BY scanned_at, seq LIMIT ?",
+    [Q_CHECKIN_SET_CONFLICT] = "UPDATE checkins SET conflict = ? WHERE seq = ?",
+    [Q_CHECKINS] = "SELECT " ADM_SQL_CHECKIN_COLS " FROM checkins WHERE event_id = ? "
+                   "AND seq > ? ORDER BY seq LIMIT ?",
+    [Q_CHECKINS_ACCEPTED] = "SELECT " ADM_SQL_CHECKIN_COLS " FROM checkins WHERE event_id = ? "
+                            "AND verdict = ? AND seq > ? AND (? = 0 OR conflict = 1) "
+                            "ORDER BY seq LIMIT ?",
+    [Q_CHECKINS_PENDING] = "SELECT " ADM_SQL_CHECKIN_COLS " FROM checkins WHERE event_id = ? "
+                           "AND upstream_done = 0 AND seq > ? AND (? = 0 OR verdict = ?) "
+                           "AND (? = 0 OR conflict = 1) ORDER BY seq LIMIT ?",
+    [Q_CHECKIN_LAST_SEQ] = "SELECT seq FROM checkins WHERE event_id = ? AND verdict = ? "
+                           "ORDER BY seq DESC LIMIT 1",
+    [Q_CHECKIN_MARK_UPSTREAM] = "UPDATE checkins SET upstream_done = 1 WHERE seq = ?",
+    [Q_CHECKIN_COUNTS] = "SELECT list_id, gate, verdict, direction, COUNT(*), SUM(conflict) "
+                         "FROM checkins WHERE event_id = ? "
+                         "GROUP BY list_id, gate, verdict, direction ORDER BY list_id, gate",
+    /* tickets whose last non-conflicting accepted scan (by at, seq) is an entry */
+    [Q_CHECKIN_INSIDE] =
+        "SELECT c.list_id, COUNT(*) FROM checkins c WHERE c.event_id = ? AND c.verdict = ? "
+        "AND c.direction = ? AND c.conflict = 0 AND c.ticket_id <> 0 AND NOT EXISTS ("
+        "SELECT 1 FROM checkins d WHERE d.event_id = c.event_id AND d.ticket_id = c.ticket_id "
+        "AND d.list_id = c.list_id AND d.verdict = ? AND d.conflict = 0 "
+        "AND (d.scanned_at > c.scanned_at OR (d.scanned_at = c.scanned_at AND d.seq > c.seq))) "
+        "GROUP BY c.list_id ORDER BY c.list_id",
+
+    [Q_MIRROR_PUT] = "INSERT INTO mirror (event_id, header, revocations_cursor, checkins_cursor, "
+                     "updated) VALUES (?, ?, 0, 0, ?) ON CONFLICT (event_id) DO UPDATE SET "
+                     "header = excluded.header, updated = excluded.updated",
+    [Q_MIRROR_GET] = "SELECT event_id, header, revocations_cursor, checkins_cursor, updated "
+                     "FROM mirror WHERE event_id = ?",
+    [Q_MIRROR_LOCK] = "SELECT 1 FROM mirror WHERE event_id = ?",
+    [Q_MIRROR_CURSORS] = "UPDATE mirror SET "
+                         "revocations_cursor = CASE WHEN ? < 0 THEN revocations_cursor ELSE ? END, "
+                         "checkins_cursor = CASE WHEN ? < 0 THEN checkins_cursor ELSE ? END, "
+                         "updated = ? WHERE event_id = ?",
+    [Q_MIRROR_REV_INSERT] = "INSERT INTO mirror_revocations (event_id, seq, ticket_id, "
+                            "revoked_at) VALUES (?, ?, ?, ?)",
+    [Q_MIRROR_REVS] = "SELECT seq, ticket_id, revoked_at FROM mirror_revocations "
+                      "WHERE event_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+
+    [Q_SETTING_PUT] = "INSERT INTO settings (name, value) VALUES (?, ?) "
+                      "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+    [Q_SETTING_GET] = "SELECT value FROM settings WHERE name = ?",
 };
 
 /* ---- connections and the pool ---- */

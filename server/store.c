@@ -116,9 +116,15 @@ static size_t bounded_len(const char *s, size_t max)
     return strnlen(s, max + 1);
 }
 
-/* Checks that s[0..len) is well-formed UTF-8 without control characters
- * (\t and \n allowed when multiline). */
-static bool text_ok(const char *s, size_t len, bool multiline)
+typedef enum controls {
+    CONTROLS_NONE,   /* one line of text */
+    CONTROLS_TAB_NL, /* text that may hold \t and \n */
+    CONTROLS_ANY,    /* any well-formed UTF-8 (JSON documents) */
+} controls_t;
+
+/* Checks that s[0..len) is well-formed UTF-8 without the control characters
+ * that controls forbids. */
+static bool utf8_ok(const char *s, size_t len, controls_t controls)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
     bool result = false;
@@ -129,7 +135,8 @@ static bool text_ok(const char *s, size_t len, bool multiline)
         uint32_t cp;
 
         if (c < 0x80) {
-            if ((c < 0x20 && !(multiline && (c == '\n' || c == '\t'))) || c == 0x7f)
+            if ((c < 0x20 || c == 0x7f) && controls != CONTROLS_ANY &&
+                !(controls == CONTROLS_TAB_NL && (c == '\n' || c == '\t')))
                 goto out;
             p++;
             continue;
@@ -154,13 +161,21 @@ static bool text_ok(const char *s, size_t len, bool multiline)
             cp = cp << 6 | (p[i] & 0x3f);
         }
         if ((need == 2 && cp < 0x800) || (need == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
+            (cp >= 0xd800 && cp <= 0xdfff) ||
+            (cp >= 0x80 && cp <= 0x9f && controls != CONTROLS_ANY))
             goto out;
         p += need + 1;
     }
     result = true;
 out:
     return result;
+}
+
+/* Checks that s[0..len) is well-formed UTF-8 without control characters
+ * (\t and \n allowed when multiline). */
+static bool text_ok(const char *s, size_t len, bool multiline)
+{
+    return utf8_ok(s, len, multiline ? CONTROLS_TAB_NL : CONTROLS_NONE);
 }
 
 /* A user-visible string field: NULL is accepted (as "") unless required. */
@@ -1353,6 +1368,481 @@ adm_err_t adm_store_sales_by_type(adm_store_t *st, adm_read_t rd, int64_t event_
         goto out;
     BACKEND(result, st, sales_by_type, rd, event_id, rows, n);
     LIST_GUARD(result, rows, n);
+out:
+    return result;
+}
+
+/* ---- sync: check-in lists, devices, scans, mirror, settings (docs/sync.md) ---- */
+
+/* s holds exactly len characters [0-9a-f] (and its NUL). */
+static bool lower_hex_ok(const char *s, size_t len)
+{
+    bool result = s != NULL && bounded_len(s, len) == len;
+
+    for (size_t i = 0; result && i < len; i++)
+        result = (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f');
+    return result;
+}
+
+/* A device id, or an uploader: 1..ADM_STORE_DEVICE_ID_LEN characters [A-Za-z0-9_-]. */
+static adm_err_t check_device_id(const char *s)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+    size_t len;
+
+    if (s == NULL)
+        goto out;
+    len = bounded_len(s, ADM_STORE_DEVICE_ID_LEN);
+    if (len > ADM_STORE_DEVICE_ID_LEN) {
+        result = ADM_ERR_TOO_BIG;
+        goto out;
+    }
+    if (len == 0)
+        goto out;
+    for (size_t i = 0; i < len; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
+            goto out;
+    result = ADM_OK;
+out:
+    return result;
+}
+
+static adm_err_t check_gate(const char *gate)
+{
+    return check_text(gate, ADM_STORE_GATE_MAX, true, false);
+}
+
+/* A verdict reason: 1..ADM_STORE_REASON_MAX characters [a-z0-9_]. */
+static adm_err_t check_reason(const char *s)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+    size_t len;
+
+    if (s == NULL)
+        goto out;
+    len = bounded_len(s, ADM_STORE_REASON_MAX);
+    if (len > ADM_STORE_REASON_MAX) {
+        result = ADM_ERR_TOO_BIG;
+        goto out;
+    }
+    if (len == 0)
+        goto out;
+    for (size_t i = 0; i < len; i++)
+        if (!(s[i] >= 'a' && s[i] <= 'z') && !(s[i] >= '0' && s[i] <= '9') && s[i] != '_')
+            goto out;
+    result = ADM_OK;
+out:
+    return result;
+}
+
+/* The fields a check-in list spec and a stored list share. */
+static adm_err_t check_list(int64_t event_id, const char *name, adm_reentry_t reentry,
+                            const int64_t *types, size_t n_types, const char *const *gates,
+                            size_t n_gates)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    if (event_id <= 0 || (unsigned)reentry >= ADM_REENTRY__MAX || n_types > ADM_STORE_TYPES_MAX ||
+        n_gates > ADM_STORE_LIST_GATES_MAX || (n_types > 0 && types == NULL) ||
+        (n_gates > 0 && gates == NULL))
+        goto out;
+    if ((result = check_text(name, ADM_STORE_NAME_MAX, true, false)) != ADM_OK)
+        goto out;
+    for (size_t i = 0; i < n_types; i++) {
+        result = ADM_ERR_INVALID_ARG;
+        if (types[i] <= 0)
+            goto out;
+        for (size_t j = 0; j < i; j++)
+            if (types[j] == types[i])
+                goto out;
+    }
+    for (size_t i = 0; i < n_gates; i++) {
+        if ((result = check_gate(gates[i])) != ADM_OK)
+            goto out;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(gates[j], gates[i]) == 0) {
+                result = ADM_ERR_INVALID_ARG;
+                goto out;
+            }
+    }
+    result = ADM_OK;
+out:
+    return result;
+}
+
+adm_err_t adm_store_checkin_list_create(adm_store_t *st, const adm_checkin_list_spec_t *spec,
+                                        int64_t now, int64_t *id)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    if (id != NULL)
+        *id = 0;
+    if (st == NULL || spec == NULL || id == NULL || now <= 0)
+        goto out;
+    if ((result = check_list(spec->event_id, spec->name, spec->reentry, spec->types, spec->n_types,
+                             spec->gates, spec->n_gates)) != ADM_OK)
+        goto out;
+    BACKEND(result, st, checkin_list_create, spec, now, id);
+out:
+    return result;
+}
+
+adm_err_t adm_store_checkin_list_put(adm_store_t *st, const adm_checkin_list_t *l)
+{
+    const char *gates[ADM_STORE_LIST_GATES_MAX];
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    if (st == NULL || l == NULL || l->id <= 0 || l->created < 0 ||
+        l->n_gates > ADM_STORE_LIST_GATES_MAX)
+        goto out;
+    /* the fixed fields must hold their NUL before they are read as strings */
+    if (bounded_len(l->name, ADM_STORE_NAME_MAX) > ADM_STORE_NAME_MAX)
+        goto out;
+    for (size_t i = 0; i < l->n_gates; i++) {
+        if (bounded_len(l->gates[i], ADM_STORE_GATE_MAX) > ADM_STORE_GATE_MAX)
+            goto out;
+        gates[i] = l->gates[i];
+    }
+    if ((result = check_list(l->event_id, l->name, l->reentry, l->types, l->n_types, gates,
+                             l->n_gates)) != ADM_OK)
+        goto out;
+    BACKEND(result, st, checkin_list_put, l);
+out:
+    return result;
+}
+
+adm_err_t adm_store_checkin_list_list(adm_store_t *st, adm_read_t rd, int64_t event_id,
+                                      adm_checkin_list_t **lists, size_t *n)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    LIST_INIT(lists, n);
+    if (st == NULL || lists == NULL || n == NULL || event_id <= 0 ||
+        (result = check_read(rd)) != ADM_OK)
+        goto out;
+    BACKEND(result, st, checkin_list_list, rd, event_id, lists, n);
+    LIST_GUARD(result, lists, n);
+out:
+    return result;
+}
+
+adm_err_t adm_store_enrollment_create(adm_store_t *st,
+                                      const uint8_t token_hash[ADM_STORE_SECRET_HASH_BYTES],
+                                      const adm_enrollment_spec_t *spec, int64_t now)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+    char hex[2 * ADM_STORE_SECRET_HASH_BYTES + 1];
+
+    if (st == NULL || token_hash == NULL || spec == NULL || spec->event_id <= 0 ||
+        (unsigned)spec->kind > ADM_DEVICE_RELAY || now <= 0 || spec->expires_at <= now)
+        goto out;
+    if ((result = check_gate(spec->gate)) != ADM_OK)
+        goto out;
+    sodium_bin2hex(hex, sizeof hex, token_hash, ADM_STORE_SECRET_HASH_BYTES);
+    BACKEND(result, st, enrollment_create, hex, spec, now);
+out:
+    return result;
+}
+
+adm_err_t adm_store_device_enroll(adm_store_t *st,
+                                  const uint8_t token_hash[ADM_STORE_SECRET_HASH_BYTES],
+                                  const char *device_id,
+                                  const uint8_t secret_hash[ADM_STORE_SECRET_HASH_BYTES],
+                                  const char *name, int64_t now, adm_device_t *out)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+    char hex[2 * ADM_STORE_SECRET_HASH_BYTES + 1];
+
+    if (out != NULL)
+        memset(out, 0, sizeof *out);
+    if (st == NULL || token_hash == NULL || secret_hash == NULL || out == NULL || now <= 0)
+        goto out;
+    if ((result = check_device_id(device_id)) != ADM_OK ||
+        (result = check_text(name, ADM_STORE_NAME_MAX, false, false)) != ADM_OK)
+        goto out;
+    if (strlen(device_id) != ADM_STORE_DEVICE_ID_LEN) {
+        result = ADM_ERR_INVALID_ARG;
+        goto out;
+    }
+    sodium_bin2hex(hex, sizeof hex, token_hash, ADM_STORE_SECRET_HASH_BYTES);
+    BACKEND(result, st, device_enroll, hex, device_id, secret_hash, or_empty(name), now, out);
+    if (result != ADM_OK)
+        memset(out, 0, sizeof *out);
+out:
+    return result;
+}
+
+adm_err_t adm_store_device_get(adm_store_t *st, const char *id, adm_device_t *out)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    if (out != NULL)
+        memset(out, 0, sizeof *out);
+    if (st == NULL || out == NULL || (result = check_device_id(id)) != ADM_OK)
+        goto out;
+    BACKEND(result, st, device_get, id, out);
+    if (result != ADM_OK)
+        memset(out, 0, sizeof *out);
+out:
+    return result;
+}
+
+adm_err_t adm_store_device_list(adm_store_t *st, adm_read_t rd, int64_t event_id,
+                                adm_device_t **devices, size_t *n)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    LIST_INIT(devices, n);
+    if (st == NULL || devices == NULL || n == NULL || event_id <= 0 ||
+        (result = check_read(rd)) != ADM_OK)
+        goto out;
+    BACKEND(result, st, device_list, rd, event_id, devices, n);
+    LIST_GUARD(result, devices, n);
+out:
+    return result;
+}
+
+adm_err_t adm_store_device_revoke(adm_store_t *st, const char *id, int64_t now)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    if (st == NULL || now <= 0 || (result = check_device_id(id)) != ADM_OK)
+        goto out;
+    BACKEND(result, st, device_revoke, id, now);
+out:
+    return result;
+}
+
+/* One scan of an upload (adm_scan_t's comment). */
+static adm_err_t check_scan(const adm_scan_t *s)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    if (!lower_hex_ok(s->nonce, ADM_STORE_NONCE_LEN) || s->ticket_id < 0 || s->list_id <= 0 ||
+        s->at <= 0 || (unsigned)s->direction > ADM_DIRECTION_EXIT ||
+        (unsigned)s->verdict >= ADM_VERDICT__MAX ||
+        (s->verdict == ADM_VERDICT_ACCEPT && s->ticket_id == 0) || s->text_hash == NULL ||
+        (s->text_hash[0] != '\0' && !lower_hex_ok(s->text_hash, ADM_STORE_TEXT_HASH_LEN)))
+        goto out;
+    if ((result = check_device_id(s->device)) != ADM_OK || (result = check_gate(s->gate)) != ADM_OK)
+        goto out;
+    result = check_reason(s->reason);
+out:
+    return result;
+}
+
+adm_err_t adm_store_checkins_add(adm_store_t *st, int64_t event_id, const char *uploader,
+                                 const adm_scan_t *scans, size_t n, bool upstream_done, int64_t now,
+                                 adm_checkin_result_t *results)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+    adm_checkin_result_t *own = NULL;
+
+    if (results != NULL && n <= ADM_STORE_CHECKINS_BATCH_MAX)
+        memset(results, 0, n * sizeof *results);
+    if (st == NULL || event_id <= 0 || scans == NULL || n == 0 || now <= 0)
+        goto out;
+    if (n > ADM_STORE_CHECKINS_BATCH_MAX) {
+        result = ADM_ERR_TOO_BIG;
+        goto out;
+    }
+    uploader = or_empty(uploader);
+    if (uploader[0] != '\0' && (result = check_device_id(uploader)) != ADM_OK)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        if ((result = check_scan(&scans[i])) != ADM_OK)
+            goto out;
+    if (results == NULL && (results = own = calloc(n, sizeof *own)) == NULL) {
+        result = ADM_ERR_NOMEM;
+        goto out;
+    }
+    BACKEND(result, st, checkins_add, event_id, uploader, scans, n, upstream_done, now, results);
+    if (result != ADM_OK)
+        memset(results, 0, n * sizeof *results);
+out:
+    free(own);
+    return result;
+}
+
+adm_err_t adm_store_checkins_list(adm_store_t *st, adm_read_t rd, const adm_checkin_query_t *q,
+                                  adm_checkin_t **rows, size_t *n)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+    adm_checkin_query_t nq;
+
+    LIST_INIT(rows, n);
+    if (st == NULL || q == NULL || rows == NULL || n == NULL || q->event_id <= 0 ||
+        q->after_seq < 0 || q->limit > ADM_STORE_CHECKINS_PAGE_MAX ||
+        (result = check_read(rd)) != ADM_OK)
+        goto out;
+    nq = *q;
+    if (nq.limit == 0)
+        nq.limit = 1000;
+    BACKEND(result, st, checkins_list, rd, &nq, rows, n);
+    LIST_GUARD(result, rows, n);
+out:
+    return result;
+}
+
+adm_err_t adm_store_checkins_last_seq(adm_store_t *st, adm_read_t rd, int64_t event_id,
+                                      int64_t *seq)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    if (seq != NULL)
+        *seq = 0;
+    if (st == NULL || seq == NULL || event_id <= 0 || (result = check_read(rd)) != ADM_OK)
+        goto out;
+    BACKEND(result, st, checkins_last_seq, rd, event_id, seq);
+    if (result != ADM_OK)
+        *seq = 0;
+out:
+    return result;
+}
+
+adm_err_t adm_store_checkins_mark_upstream(adm_store_t *st, const int64_t *seqs, size_t n)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    if (st == NULL || (n > 0 && seqs == NULL))
+        goto out;
+    if (n > ADM_STORE_CHECKINS_PAGE_MAX) {
+        result = ADM_ERR_TOO_BIG;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (seqs[i] <= 0)
+            goto out;
+    result = ADM_OK;
+    if (n > 0)
+        BACKEND(result, st, checkins_mark_upstream, seqs, n);
+out:
+    return result;
+}
+
+adm_err_t adm_store_checkin_stats(adm_store_t *st, adm_read_t rd, int64_t event_id,
+                                  adm_checkin_stats_row_t **rows, size_t *n)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    LIST_INIT(rows, n);
+    if (st == NULL || rows == NULL || n == NULL || event_id <= 0 ||
+        (result = check_read(rd)) != ADM_OK)
+        goto out;
+    BACKEND(result, st, checkin_stats, rd, event_id, rows, n);
+    LIST_GUARD(result, rows, n);
+out:
+    return result;
+}
+
+adm_err_t adm_store_mirror_put_header(adm_store_t *st, int64_t event_id, const char *header,
+                                      int64_t now)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+    size_t len;
+
+    if (st == NULL || event_id <= 0 || header == NULL || now <= 0)
+        goto out;
+    len = bounded_len(header, ADM_STORE_MIRROR_HEADER_MAX);
+    if (len > ADM_STORE_MIRROR_HEADER_MAX) {
+        result = ADM_ERR_TOO_BIG;
+        goto out;
+    }
+    if (len == 0 || !utf8_ok(header, len, CONTROLS_ANY))
+        goto out;
+    BACKEND(result, st, mirror_put_header, event_id, header, now);
+out:
+    return result;
+}
+
+void adm_store_mirror_clear(adm_mirror_t *m)
+{
+    if (m == NULL)
+        return;
+    free(m->header);
+    memset(m, 0, sizeof *m);
+}
+
+adm_err_t adm_store_mirror_get(adm_store_t *st, int64_t event_id, adm_mirror_t *out)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    if (out != NULL)
+        memset(out, 0, sizeof *out);
+    if (st == NULL || out == NULL || event_id <= 0)
+        goto out;
+    BACKEND(result, st, mirror_get, event_id, out);
+    if (result != ADM_OK)
+        adm_store_mirror_clear(out);
+out:
+    return result;
+}
+
+adm_err_t adm_store_mirror_advance(adm_store_t *st, int64_t event_id, const adm_revocation_t *revs,
+                                   size_t n, int64_t revocations_cursor, int64_t checkins_cursor,
+                                   int64_t now)
+{
+    static const adm_revocation_t none[1];
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    if (st == NULL || event_id <= 0 || (n > 0 && revs == NULL) || revocations_cursor < -1 ||
+        checkins_cursor < -1 || now <= 0)
+        goto out;
+    if (n > ADM_STORE_CHECKINS_PAGE_MAX) {
+        result = ADM_ERR_TOO_BIG;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (revs[i].seq <= 0 || revs[i].ticket_id <= 0 || revs[i].revoked_at < 0)
+            goto out;
+    BACKEND(result, st, mirror_advance, event_id, n > 0 ? revs : none, n, revocations_cursor,
+            checkins_cursor, now);
+out:
+    return result;
+}
+
+adm_err_t adm_store_mirror_revocations_since(adm_store_t *st, int64_t event_id, int64_t after_seq,
+                                             size_t limit, adm_revocation_t **revs, size_t *n)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    LIST_INIT(revs, n);
+    if (st == NULL || revs == NULL || n == NULL || event_id <= 0 || after_seq < 0 ||
+        limit > ADM_STORE_REVOCATIONS_PAGE_MAX)
+        goto out;
+    BACKEND(result, st, mirror_revocations_since, event_id, after_seq,
+            limit ? limit : ADM_STORE_REVOCATIONS_PAGE_MAX, revs, n);
+    LIST_GUARD(result, revs, n);
+out:
+    return result;
+}
+
+adm_err_t adm_store_setting_put(adm_store_t *st, const char *key, const char *value)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    if (st == NULL || value == NULL)
+        goto out;
+    if ((result = check_word(key, ADM_STORE_SETTING_KEY_MAX)) != ADM_OK ||
+        (result = check_text(value, ADM_STORE_SETTING_VALUE_MAX, false, false)) != ADM_OK)
+        goto out;
+    BACKEND(result, st, setting_put, key, value);
+out:
+    return result;
+}
+
+adm_err_t adm_store_setting_get(adm_store_t *st, const char *key, char *out, size_t cap)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    if (out != NULL && cap > 0)
+        out[0] = '\0';
+    if (st == NULL || out == NULL || cap == 0 ||
+        (result = check_word(key, ADM_STORE_SETTING_KEY_MAX)) != ADM_OK)
+        goto out;
+    BACKEND(result, st, setting_get, key, out, cap);
+    if (result != ADM_OK)
+        out[0] = '\0';
 out:
     return result;
 }

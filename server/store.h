@@ -1,5 +1,5 @@
 /* store.h: the inventory store interface admitd uses (catalog, holds, orders,
- * tickets, accounts). One interface, backends of equal standing behind a
+ * tickets, accounts, and the sync tables of docs/sync.md). One interface, backends of equal standing behind a
  * table of function pointers: store-sqlite.c (embedded default) and
  * store-mysql.c (MariaDB primary + read replicas). Not for HTTP concerns. */
 #ifndef ADM_STORE_H
@@ -681,6 +681,9 @@ adm_err_t adm_store_sales_by_type(adm_store_t *st, adm_read_t rd, int64_t event_
 #define ADM_STORE_CHECKINS_BATCH_MAX 1000
 #define ADM_STORE_CHECKINS_PAGE_MAX 5000
 #define ADM_STORE_MIRROR_HEADER_MAX (4u * 1024u * 1024u)
+#define ADM_STORE_CHECKIN_LISTS_MAX 100 /* check-in lists per event */
+#define ADM_STORE_DEVICES_MAX 10000     /* devices adm_store_device_list() returns */
+#define ADM_STORE_STATS_ROWS_MAX 4096   /* rows adm_store_checkin_stats() returns */
 
 typedef struct adm_checkin_list_spec {
     int64_t event_id;
@@ -705,15 +708,19 @@ typedef struct adm_checkin_list {
 } adm_checkin_list_t;
 
 /* Creates a check-in list; *id gets its id. The caller has checked the
- * event and that the types belong to it. */
+ * event and that the types belong to it. ADM_ERR_LIMIT when the event has
+ * ADM_STORE_CHECKIN_LISTS_MAX lists. */
 adm_err_t adm_store_checkin_list_create(adm_store_t *st, const adm_checkin_list_spec_t *spec,
                                         int64_t now, int64_t *id);
 
 /* Inserts or replaces list l->id as given (an edge mirroring its upstream's
- * lists; ids are the upstream's). l->created is kept as given. */
+ * lists; ids are the upstream's). l->created (>= 0) is kept as given; the
+ * rest is checked as for a spec. ADM_ERR_LIMIT when l->id is new and the
+ * event has ADM_STORE_CHECKIN_LISTS_MAX lists. */
 adm_err_t adm_store_checkin_list_put(adm_store_t *st, const adm_checkin_list_t *l);
 
-/* The check-in lists of event_id by id: a new array of *n (free with free()). */
+/* The check-in lists of event_id by id, types and gates in the order they
+ * were given: a new array of *n (free with free()); none is not an error. */
 adm_err_t adm_store_checkin_list_list(adm_store_t *st, adm_read_t rd, int64_t event_id,
                                       adm_checkin_list_t **lists, size_t *n);
 
@@ -729,8 +736,8 @@ typedef struct adm_enrollment_spec {
     int64_t expires_at;    /* > now */
 } adm_enrollment_spec_t;
 
-/* Stores a one-time enrollment token by its hash. ADM_ERR_EXISTS for a
- * hash already stored. */
+/* Stores a one-time enrollment token by its hash, synced to disk before
+ * returning. ADM_ERR_EXISTS for a hash already stored. */
 adm_err_t adm_store_enrollment_create(adm_store_t *st,
                                       const uint8_t token_hash[ADM_STORE_SECRET_HASH_BYTES],
                                       const adm_enrollment_spec_t *spec, int64_t now);
@@ -748,25 +755,31 @@ typedef struct adm_device {
 } adm_device_t;
 
 /* Consumes the enrollment token of token_hash and creates device
- * device_id (ADM_STORE_DEVICE_ID_LEN characters, made by the caller) named
- * name (may be "", <= ADM_STORE_NAME_MAX) with the token's event, gate and
- * kind, in one transaction. Fills *out. ADM_ERR_NOT_FOUND (unknown token),
- * ADM_ERR_EXPIRED (token expired), ADM_ERR_STATE (token already used),
- * ADM_ERR_EXISTS (device id taken). */
+ * device_id (exactly ADM_STORE_DEVICE_ID_LEN characters [A-Za-z0-9_-], made
+ * by the caller) named name (may be "" or NULL, <= ADM_STORE_NAME_MAX) with
+ * the token's event, gate and kind, in one transaction synced to disk
+ * before returning. Fills *out. ADM_ERR_NOT_FOUND (unknown token),
+ * ADM_ERR_STATE (token already used, checked first), ADM_ERR_EXPIRED (token
+ * expired: now >= expires_at), ADM_ERR_EXISTS (device id taken; the token
+ * stays unused). */
 adm_err_t adm_store_device_enroll(adm_store_t *st,
                                   const uint8_t token_hash[ADM_STORE_SECRET_HASH_BYTES],
                                   const char *device_id,
                                   const uint8_t secret_hash[ADM_STORE_SECRET_HASH_BYTES],
                                   const char *name, int64_t now, adm_device_t *out);
 
-/* Fills *out with device id, from the primary (authentication). ADM_ERR_NOT_FOUND. */
+/* Fills *out with device id, from the primary (authentication).
+ * ADM_ERR_NOT_FOUND; ADM_ERR_INVALID_ARG for an id that is not 1..
+ * ADM_STORE_DEVICE_ID_LEN characters [A-Za-z0-9_-]. */
 adm_err_t adm_store_device_get(adm_store_t *st, const char *id, adm_device_t *out);
 
-/* The devices of event_id by creation: a new array of *n (free with free()). */
+/* The devices of event_id by creation (then id): a new array of *n (free
+ * with free()). ADM_ERR_TOO_BIG past ADM_STORE_DEVICES_MAX devices. */
 adm_err_t adm_store_device_list(adm_store_t *st, adm_read_t rd, int64_t event_id,
                                 adm_device_t **devices, size_t *n);
 
-/* Revokes device id (idempotent: the first revocation time stays). ADM_ERR_NOT_FOUND. */
+/* Revokes device id (idempotent: the first revocation time stays), synced
+ * to disk before returning. ADM_ERR_NOT_FOUND. */
 adm_err_t adm_store_device_revoke(adm_store_t *st, const char *id, int64_t now);
 
 /* One scan as a device reports it (input of adm_store_checkins_add). Strings
@@ -821,8 +834,13 @@ typedef struct adm_checkin_result {
  * stored is a duplicate: nothing changes for it. upstream_done marks the new
  * rows as already known upstream (an edge storing its upstream's feed).
  * Updates the uploader's last_seen when it is a device. results (n entries,
- * may be NULL) gets one result per scan. ADM_ERR_INVALID_ARG for a bad row
- * (nothing is stored). */
+ * may be NULL) gets one result per scan. Synced to disk before returning
+ * (the device forgets rows once acknowledged). Uploads of one event are
+ * serialised, so an event's seqs become visible in order. uploader is ""
+ * or 1..ADM_STORE_DEVICE_ID_LEN characters [A-Za-z0-9_-].
+ * ADM_ERR_INVALID_ARG for a bad row, ADM_ERR_TOO_BIG for a string of a row
+ * over its bound; nothing is stored then. An accepted scan needs a
+ * ticket_id; verdicts and directions are stored by name (sync/checkin.h). */
 adm_err_t adm_store_checkins_add(adm_store_t *st, int64_t event_id, const char *uploader,
                                  const adm_scan_t *scans, size_t n, bool upstream_done,
                                  int64_t now, adm_checkin_result_t *results);
@@ -836,7 +854,8 @@ typedef struct adm_checkin_query {
     size_t limit;          /* 1..ADM_STORE_CHECKINS_PAGE_MAX; 0 = 1000 */
 } adm_checkin_query_t;
 
-/* Stored scans matching q by seq: a new array of *n (free with free()). */
+/* Stored scans matching q by seq (the filters combine; a conflict flag is
+ * only ever set on an accepted entry): a new array of *n (free with free()). */
 adm_err_t adm_store_checkins_list(adm_store_t *st, adm_read_t rd, const adm_checkin_query_t *q,
                                   adm_checkin_t **rows, size_t *n);
 
@@ -845,13 +864,15 @@ adm_err_t adm_store_checkins_list(adm_store_t *st, adm_read_t rd, const adm_chec
 adm_err_t adm_store_checkins_last_seq(adm_store_t *st, adm_read_t rd, int64_t event_id,
                                       int64_t *seq);
 
-/* Marks rows seqs[0..n) upstream_done (edge, after the upstream acknowledged them). */
+/* Marks rows seqs[0..n) upstream_done (edge, after the upstream acknowledged
+ * them). n 0..ADM_STORE_CHECKINS_PAGE_MAX; seqs may be NULL when n is 0;
+ * unknown seqs are ignored. */
 adm_err_t adm_store_checkins_mark_upstream(adm_store_t *st, const int64_t *seqs, size_t n);
 
 typedef struct adm_checkin_stats_row {
     int64_t list_id;
     char gate[ADM_STORE_GATE_MAX + 1]; /* "" = the list's total */
-    int64_t admitted;                  /* accepted entries */
+    int64_t admitted;                  /* accepted entries (conflicting ones included) */
     int64_t exits;                     /* accepted exits */
     int64_t conflicts;                 /* accepted entries flagged conflict */
     int64_t refused[ADM_VERDICT__MAX]; /* refused scans by verdict (ACCEPT stays 0) */
@@ -860,8 +881,9 @@ typedef struct adm_checkin_stats_row {
 } adm_checkin_stats_row_t;
 
 /* Counts of event_id: for every list with scans, one total row (gate "")
- * followed by one row per gate, by list id then gate: a new array of *n
- * (free with free()). */
+ * followed by one row per gate, by list id then gate (bytewise): a new array
+ * of *n (free with free()). ADM_ERR_TOO_BIG past ADM_STORE_STATS_ROWS_MAX
+ * rows. */
 adm_err_t adm_store_checkin_stats(adm_store_t *st, adm_read_t rd, int64_t event_id,
                                   adm_checkin_stats_row_t **rows, size_t *n);
 
@@ -875,23 +897,28 @@ typedef struct adm_mirror {
     int64_t updated;
 } adm_mirror_t;
 
-/* Stores (replaces) the header of event_id (JSON text, <= ADM_STORE_MIRROR_HEADER_MAX). */
+/* Stores (replaces) the header of event_id (JSON text: UTF-8, 1..
+ * ADM_STORE_MIRROR_HEADER_MAX bytes); a new mirror starts with both cursors
+ * at 0. */
 adm_err_t adm_store_mirror_put_header(adm_store_t *st, int64_t event_id, const char *header,
                                       int64_t now);
 
-/* Fills *out (out->header owned by the caller). ADM_ERR_NOT_FOUND. */
+/* Fills *out (out->header owned by the caller; free with
+ * adm_store_mirror_clear()), from the primary. ADM_ERR_NOT_FOUND. */
 adm_err_t adm_store_mirror_get(adm_store_t *st, int64_t event_id, adm_mirror_t *out);
 
 /* Adds upstream revocations revs[0..n) (seq as upstream numbered them; a seq
  * already stored is ignored) and sets the cursors to revocations_cursor and
- * checkins_cursor (-1 = leave unchanged), in one transaction.
- * ADM_ERR_NOT_FOUND without a header. */
+ * checkins_cursor (-1 = leave unchanged), in one transaction. n is
+ * 0..ADM_STORE_CHECKINS_PAGE_MAX (revs may be NULL when 0); seq and
+ * ticket_id > 0, revoked_at >= 0. ADM_ERR_NOT_FOUND without a header. */
 adm_err_t adm_store_mirror_advance(adm_store_t *st, int64_t event_id, const adm_revocation_t *revs,
                                    size_t n, int64_t revocations_cursor, int64_t checkins_cursor,
                                    int64_t now);
 
 /* Mirrored revocations of event_id with seq > after_seq, by seq, at most
- * limit (0 = ADM_STORE_REVOCATIONS_PAGE_MAX). */
+ * limit (0 = max = ADM_STORE_REVOCATIONS_PAGE_MAX), from the primary: a new
+ * array of *n (free with free()); none (or no mirror) is not an error. */
 adm_err_t adm_store_mirror_revocations_since(adm_store_t *st, int64_t event_id,
                                              int64_t after_seq, size_t limit,
                                              adm_revocation_t **revs, size_t *n);
@@ -904,10 +931,15 @@ void adm_store_mirror_clear(adm_mirror_t *m);
 #define ADM_STORE_SETTING_KEY_MAX 64
 #define ADM_STORE_SETTING_VALUE_MAX 1024
 
-/* Stores value under key (replacing). ADM_ERR_TOO_BIG, ADM_ERR_INVALID_ARG. */
+/* Stores value under key (replacing), synced to disk before returning. key:
+ * printable ASCII without spaces, 1..ADM_STORE_SETTING_KEY_MAX bytes; value:
+ * UTF-8 without control characters, 0..ADM_STORE_SETTING_VALUE_MAX bytes.
+ * ADM_ERR_TOO_BIG, ADM_ERR_INVALID_ARG. */
 adm_err_t adm_store_setting_put(adm_store_t *st, const char *key, const char *value);
 
-/* Copies the value of key into out (cap bytes). ADM_ERR_NOT_FOUND, ADM_ERR_TOO_BIG. */
+/* Copies the value of key into out (cap bytes with the NUL), from the
+ * primary. ADM_ERR_NOT_FOUND, ADM_ERR_TOO_BIG (cap too small); out is ""
+ * on failure. */
 adm_err_t adm_store_setting_get(adm_store_t *st, const char *key, char *out, size_t cap);
 
 /* Stable lower-case names for logs and JSON ("on_sale", "pending", ...);

@@ -1530,6 +1530,857 @@ static void test_event_keys(void)
     sodium_memzero(seed2, sizeof seed2);
 }
 
+/* ---- sync: check-in lists, devices, scans, mirror, settings ---- */
+
+/* A new random nonce (32 lower-case hex digits). */
+static void mk_nonce(char out[ADM_STORE_NONCE_LEN + 1])
+{
+    uint8_t raw[ADM_STORE_NONCE_LEN / 2];
+
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(out, ADM_STORE_NONCE_LEN + 1, raw, sizeof raw);
+}
+
+/* A new random device id "dv_" + 16 hex digits. */
+static void mk_device_id(char out[ADM_STORE_DEVICE_ID_LEN + 1])
+{
+    uint8_t raw[8];
+    char hex[17];
+
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(hex, sizeof hex, raw, sizeof raw);
+    snprintf(out, ADM_STORE_DEVICE_ID_LEN + 1, "dv_%s", hex);
+}
+
+/* A scan and the nonce it borrows. */
+typedef struct scan_buf {
+    char nonce[ADM_STORE_NONCE_LEN + 1];
+    adm_scan_t s;
+} scan_buf_t;
+
+/* Fills b with a new scan (fresh nonce; the verdict's name as its reason). */
+static adm_scan_t *mk_scan(scan_buf_t *b, int64_t ticket, int64_t list, int64_t at,
+                           adm_direction_t dir, adm_verdict_t v, const char *gate)
+{
+    mk_nonce(b->nonce);
+    b->s = (adm_scan_t){.nonce = b->nonce,
+                        .device = "dv_test",
+                        .ticket_id = ticket,
+                        .list_id = list,
+                        .at = at,
+                        .gate = gate,
+                        .direction = dir,
+                        .verdict = v,
+                        .reason = v == ADM_VERDICT_ACCEPT ? "ok" : adm_verdict_name(v),
+                        .attention = false,
+                        .text_hash = ""};
+    return &b->s;
+}
+
+static adm_scan_t *entry(scan_buf_t *b, int64_t ticket, int64_t list, int64_t at)
+{
+    return mk_scan(b, ticket, list, at, ADM_DIRECTION_ENTRY, ADM_VERDICT_ACCEPT, "North");
+}
+
+static adm_scan_t *exit_scan(scan_buf_t *b, int64_t ticket, int64_t list, int64_t at)
+{
+    return mk_scan(b, ticket, list, at, ADM_DIRECTION_EXIT, ADM_VERDICT_ACCEPT, "North");
+}
+
+/* Uploads scans b[0..n) of event (as device "dv_up") into r; returns the result. */
+static adm_err_t upload(int64_t event, scan_buf_t *b, size_t n, adm_checkin_result_t *r)
+{
+    adm_scan_t scans[16];
+
+    CHECK(n <= 16);
+    for (size_t i = 0; i < n && i < 16; i++)
+        scans[i] = b[i].s;
+    return adm_store_checkins_add(st, event, "dv_up", scans, n, false, T0 + 1000, r);
+}
+
+static int64_t mk_list(int64_t event, const char *name, adm_reentry_t reentry)
+{
+    adm_checkin_list_spec_t l = {.event_id = event, .name = name, .reentry = reentry};
+    int64_t id = 0;
+
+    CHECK_ERR(adm_store_checkin_list_create(st, &l, T0, &id), ADM_OK);
+    CHECK(id > 0);
+    return id;
+}
+
+/* The conflict flag of the stored row with seq (event's rows, read back fresh). */
+static bool conflict_of(int64_t event, int64_t seq)
+{
+    adm_checkin_query_t q = {.event_id = event, .after_seq = seq - 1, .limit = 1};
+    adm_checkin_t *rows = NULL;
+    size_t n = 0;
+    bool result = false;
+
+    CHECK_ERR(adm_store_checkins_list(st, fresh(), &q, &rows, &n), ADM_OK);
+    CHECK_INT(n, 1);
+    if (n == 1) {
+        CHECK_INT(rows[0].seq, seq);
+        result = rows[0].conflict;
+    }
+    free(rows);
+    return result;
+}
+
+static void test_checkin_lists(void)
+{
+    int64_t event = mk_event(), other = mk_event(), t1 = mk_type(event, 10),
+            t2 = mk_type(event, 10), id1 = 0, id2 = 0, id3;
+    int64_t types[] = {t2, t1}, dup_types[] = {t1, t1};
+    const char *gates[] = {"North", "Süd"}, *dup_gates[] = {"North", "North"};
+    char long_gate[ADM_STORE_GATE_MAX + 2];
+    adm_checkin_list_spec_t spec = {.event_id = event,
+                                    .name = "Main",
+                                    .reentry = ADM_REENTRY_ONCE,
+                                    .types = types,
+                                    .n_types = 2,
+                                    .gates = gates,
+                                    .n_gates = 2};
+    adm_checkin_list_spec_t bad;
+    adm_checkin_list_t *lists = NULL, put;
+    size_t n = 0;
+
+    CHECK_ERR(adm_store_checkin_list_create(st, &spec, T0, &id1), ADM_OK);
+    CHECK(id1 > 0);
+    id2 = mk_list(event, "VIP", ADM_REENTRY_AFTER_EXIT);
+    CHECK(id2 > id1);
+    CHECK_ERR(adm_store_checkin_list_list(st, fresh(), event, &lists, &n), ADM_OK);
+    CHECK_INT(n, 2);
+    if (n == 2) {
+        CHECK_INT(lists[0].id, id1);
+        CHECK_INT(lists[0].event_id, event);
+        CHECK_STR(lists[0].name, "Main");
+        CHECK_INT(lists[0].reentry, ADM_REENTRY_ONCE);
+        CHECK_INT(lists[0].n_types, 2);
+        CHECK_INT(lists[0].types[0], t2); /* in the order given */
+        CHECK_INT(lists[0].types[1], t1);
+        CHECK_INT(lists[0].n_gates, 2);
+        CHECK_STR(lists[0].gates[0], "North");
+        CHECK_STR(lists[0].gates[1], "Süd");
+        CHECK_INT(lists[0].created, T0);
+        CHECK_INT(lists[1].id, id2);
+        CHECK_STR(lists[1].name, "VIP");
+        CHECK_INT(lists[1].reentry, ADM_REENTRY_AFTER_EXIT);
+        CHECK_INT(lists[1].n_types, 0);
+        CHECK_INT(lists[1].n_gates, 0);
+    }
+    free(lists);
+    CHECK_ERR(adm_store_checkin_list_list(st, fresh(), other, &lists, &n), ADM_OK);
+    CHECK(lists == NULL && n == 0);
+
+    /* bad specs */
+    memset(long_gate, 'g', sizeof long_gate - 1);
+    long_gate[sizeof long_gate - 1] = '\0';
+    bad = spec;
+    bad.types = dup_types;
+    CHECK_ERR(adm_store_checkin_list_create(st, &bad, T0, &id3), ADM_ERR_INVALID_ARG);
+    CHECK_INT(id3, 0);
+    bad = spec;
+    bad.gates = dup_gates;
+    CHECK_ERR(adm_store_checkin_list_create(st, &bad, T0, &id3), ADM_ERR_INVALID_ARG);
+    bad = spec;
+    gates[1] = "";
+    CHECK_ERR(adm_store_checkin_list_create(st, &bad, T0, &id3), ADM_ERR_INVALID_ARG);
+    gates[1] = long_gate;
+    CHECK_ERR(adm_store_checkin_list_create(st, &bad, T0, &id3), ADM_ERR_TOO_BIG);
+    gates[1] = "Süd";
+    bad.reentry = ADM_REENTRY__MAX;
+    CHECK_ERR(adm_store_checkin_list_create(st, &bad, T0, &id3), ADM_ERR_INVALID_ARG);
+    bad = spec;
+    bad.name = "";
+    CHECK_ERR(adm_store_checkin_list_create(st, &bad, T0, &id3), ADM_ERR_INVALID_ARG);
+    bad = spec;
+    bad.n_types = ADM_STORE_TYPES_MAX + 1;
+    CHECK_ERR(adm_store_checkin_list_create(st, &bad, T0, &id3), ADM_ERR_INVALID_ARG);
+
+    /* put replaces list id1 whole, and inserts a list with an id of its own */
+    memset(&put, 0, sizeof put);
+    put.id = id1;
+    put.event_id = event;
+    snprintf(put.name, sizeof put.name, "Main (mirrored)");
+    put.reentry = ADM_REENTRY_UNLIMITED;
+    put.n_types = 1;
+    put.types[0] = t1;
+    put.n_gates = 1;
+    snprintf(put.gates[0], sizeof put.gates[0], "East");
+    put.created = T0 - 5;
+    CHECK_ERR(adm_store_checkin_list_put(st, &put), ADM_OK);
+    CHECK_ERR(adm_store_checkin_list_put(st, &put), ADM_OK); /* again: same result */
+    put.id = id3 = id2 + 1000;
+    put.n_types = 0;
+    put.n_gates = 0;
+    CHECK_ERR(adm_store_checkin_list_put(st, &put), ADM_OK);
+    put.n_gates = 2;
+    snprintf(put.gates[1], sizeof put.gates[1], "East");
+    CHECK_ERR(adm_store_checkin_list_put(st, &put), ADM_ERR_INVALID_ARG); /* duplicate gate */
+    put.n_gates = 0;
+    put.id = 0;
+    CHECK_ERR(adm_store_checkin_list_put(st, &put), ADM_ERR_INVALID_ARG);
+    CHECK_ERR(adm_store_checkin_list_list(st, fresh(), event, &lists, &n), ADM_OK);
+    CHECK_INT(n, 3);
+    if (n == 3) {
+        CHECK_INT(lists[0].id, id1);
+        CHECK_STR(lists[0].name, "Main (mirrored)");
+        CHECK_INT(lists[0].reentry, ADM_REENTRY_UNLIMITED);
+        CHECK_INT(lists[0].n_types, 1);
+        CHECK_INT(lists[0].types[0], t1);
+        CHECK_INT(lists[0].n_gates, 1);
+        CHECK_STR(lists[0].gates[0], "East");
+        CHECK_INT(lists[0].created, T0 - 5);
+        CHECK_INT(lists[1].id, id2);
+        CHECK_INT(lists[2].id, id3);
+        CHECK_INT(lists[2].n_gates, 0);
+    }
+    free(lists);
+
+    /* at most ADM_STORE_CHECKIN_LISTS_MAX per event, by create and by put */
+    for (int i = 0; i < ADM_STORE_CHECKIN_LISTS_MAX; i++) {
+        adm_checkin_list_spec_t l = {.event_id = other, .name = "L"};
+        CHECK_ERR(adm_store_checkin_list_create(st, &l, T0, &id3), ADM_OK);
+    }
+    spec.event_id = other;
+    CHECK_ERR(adm_store_checkin_list_create(st, &spec, T0, &id3), ADM_ERR_LIMIT);
+    put.id = id2 + 2000;
+    put.event_id = other;
+    CHECK_ERR(adm_store_checkin_list_put(st, &put), ADM_ERR_LIMIT);
+    CHECK_ERR(adm_store_checkin_list_list(st, fresh(), other, &lists, &n), ADM_OK);
+    CHECK_INT(n, ADM_STORE_CHECKIN_LISTS_MAX);
+    free(lists);
+}
+
+static void test_enrollment_devices(void)
+{
+    int64_t event = mk_event(), other = mk_event();
+    uint8_t tok1[32], tok2[32], tok3[32], tok4[32], secret[32];
+    char dev1[ADM_STORE_DEVICE_ID_LEN + 1], dev2[ADM_STORE_DEVICE_ID_LEN + 1],
+        dev3[ADM_STORE_DEVICE_ID_LEN + 1];
+    adm_enrollment_spec_t e = {
+        .event_id = event, .gate = "North", .kind = ADM_DEVICE_GATE, .expires_at = T0 + 3600};
+    adm_device_t d, *devs = NULL;
+    adm_scan_t s;
+    scan_buf_t b;
+    size_t n = 0;
+
+    randombytes_buf(tok1, sizeof tok1);
+    randombytes_buf(tok2, sizeof tok2);
+    randombytes_buf(tok3, sizeof tok3);
+    randombytes_buf(tok4, sizeof tok4);
+    randombytes_buf(secret, sizeof secret);
+    mk_device_id(dev1);
+    mk_device_id(dev2);
+    mk_device_id(dev3);
+
+    CHECK_ERR(adm_store_enrollment_create(st, tok1, &e, T0), ADM_OK);
+    CHECK_ERR(adm_store_enrollment_create(st, tok1, &e, T0), ADM_ERR_EXISTS);
+    e.expires_at = T0;
+    CHECK_ERR(adm_store_enrollment_create(st, tok2, &e, T0), ADM_ERR_INVALID_ARG);
+    e.expires_at = T0 + 100;
+    e.gate = "";
+    CHECK_ERR(adm_store_enrollment_create(st, tok2, &e, T0), ADM_ERR_INVALID_ARG);
+    e.gate = "South";
+    CHECK_ERR(adm_store_enrollment_create(st, tok2, &e, T0), ADM_OK); /* expires at T0 + 100 */
+    e.kind = ADM_DEVICE_RELAY;
+    e.expires_at = T0 + 3600;
+    CHECK_ERR(adm_store_enrollment_create(st, tok3, &e, T0), ADM_OK);
+
+    /* trade tok1 */
+    CHECK_ERR(adm_store_device_enroll(st, tok1, dev1, secret, "handheld 3", T0 + 10, &d), ADM_OK);
+    CHECK_STR(d.id, dev1);
+    CHECK_INT(d.event_id, event);
+    CHECK_STR(d.name, "handheld 3");
+    CHECK_STR(d.gate, "North");
+    CHECK_INT(d.kind, ADM_DEVICE_GATE);
+    CHECK_MEM(d.secret_hash, secret, sizeof secret);
+    CHECK_INT(d.created, T0 + 10);
+    CHECK_INT(d.last_seen, 0);
+    CHECK_INT(d.revoked_at, 0);
+    /* used twice, expired, unknown */
+    CHECK_ERR(adm_store_device_enroll(st, tok1, dev2, secret, "", T0 + 11, &d), ADM_ERR_STATE);
+    CHECK_STR(d.id, "");
+    CHECK_ERR(adm_store_device_enroll(st, tok2, dev2, secret, "", T0 + 100, &d), ADM_ERR_EXPIRED);
+    CHECK_ERR(adm_store_device_enroll(st, tok4, dev2, secret, "", T0 + 11, &d), ADM_ERR_NOT_FOUND);
+    /* a taken device id leaves the token unused */
+    CHECK_ERR(adm_store_device_enroll(st, tok3, dev1, secret, "", T0 + 20, &d), ADM_ERR_EXISTS);
+    CHECK_ERR(adm_store_device_enroll(st, tok3, dev3, secret, NULL, T0 + 20, &d), ADM_OK);
+    CHECK_INT(d.kind, ADM_DEVICE_RELAY);
+    CHECK_STR(d.gate, "South");
+    CHECK_STR(d.name, "");
+    /* bad device ids */
+    CHECK_ERR(adm_store_device_enroll(st, tok2, "dv_short", secret, "", T0 + 1, &d),
+              ADM_ERR_INVALID_ARG);
+    CHECK_ERR(adm_store_device_enroll(st, tok2, "dv_0123456789abcdef0", secret, "", T0 + 1, &d),
+              ADM_ERR_TOO_BIG);
+    CHECK_ERR(adm_store_device_enroll(st, tok2, "dv 0123456789abcdef", secret, "", T0 + 1, &d),
+              ADM_ERR_INVALID_ARG);
+
+    /* get, list */
+    CHECK_ERR(adm_store_device_get(st, dev1, &d), ADM_OK);
+    CHECK_STR(d.id, dev1);
+    CHECK_STR(d.name, "handheld 3");
+    CHECK_MEM(d.secret_hash, secret, sizeof secret);
+    CHECK_ERR(adm_store_device_get(st, dev2, &d), ADM_ERR_NOT_FOUND);
+    CHECK_STR(d.id, "");
+    CHECK_ERR(adm_store_device_get(st, "no such id!", &d), ADM_ERR_INVALID_ARG);
+    CHECK_ERR(adm_store_device_list(st, fresh(), event, &devs, &n), ADM_OK);
+    CHECK_INT(n, 2);
+    if (n == 2) {
+        CHECK_STR(devs[0].id, dev1); /* by creation */
+        CHECK_STR(devs[1].id, dev3);
+        CHECK_INT(devs[1].kind, ADM_DEVICE_RELAY);
+    }
+    free(devs);
+    CHECK_ERR(adm_store_device_list(st, fresh(), other, &devs, &n), ADM_OK);
+    CHECK(devs == NULL && n == 0);
+
+    /* an upload notes its uploader */
+    s = *entry(&b, 1, 1, T0);
+    CHECK_ERR(adm_store_checkins_add(st, event, dev3, &s, 1, false, T0 + 50, NULL), ADM_OK);
+    CHECK_ERR(adm_store_device_get(st, dev3, &d), ADM_OK);
+    CHECK_INT(d.last_seen, T0 + 50);
+    CHECK_ERR(adm_store_device_get(st, dev1, &d), ADM_OK);
+    CHECK_INT(d.last_seen, 0);
+
+    /* revoke: idempotent, the first time stays */
+    CHECK_ERR(adm_store_device_revoke(st, dev1, T0 + 30), ADM_OK);
+    CHECK_ERR(adm_store_device_revoke(st, dev1, T0 + 40), ADM_OK);
+    CHECK_ERR(adm_store_device_get(st, dev1, &d), ADM_OK);
+    CHECK_INT(d.revoked_at, T0 + 30);
+    CHECK_ERR(adm_store_device_revoke(st, dev2, T0 + 30), ADM_ERR_NOT_FOUND);
+    CHECK_ERR(adm_store_device_get(st, dev3, &d), ADM_OK);
+    CHECK_INT(d.revoked_at, 0);
+}
+
+static void test_checkins_idempotent(void)
+{
+    int64_t event = mk_event(), list = mk_list(event, "Main", ADM_REENTRY_ONCE);
+    adm_checkin_query_t q = {.event_id = event};
+    adm_checkin_result_t r[4], r2[4];
+    adm_checkin_t *rows = NULL;
+    scan_buf_t b[4];
+    size_t n = 0;
+
+    entry(&b[0], 1, list, T0);
+    mk_scan(&b[1], 2, list, T0 + 1, ADM_DIRECTION_EXIT, ADM_VERDICT_NOT_INSIDE, "Süd");
+    mk_scan(&b[2], 0, list, T0 + 2, ADM_DIRECTION_ENTRY, ADM_VERDICT_MALFORMED, "North");
+    b[0].s.attention = true;
+    b[0].s.text_hash = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    b[0].s.device = "dv_gate_1";
+    CHECK_ERR(upload(event, b, 3, r), ADM_OK);
+    for (int i = 0; i < 3; i++) {
+        CHECK(r[i].stored);
+        CHECK(r[i].seq > 0);
+        CHECK(!r[i].conflict);
+        if (i > 0)
+            CHECK(r[i].seq > r[i - 1].seq);
+    }
+    /* the same batch again: all duplicates with their seqs, nothing new */
+    CHECK_ERR(upload(event, b, 3, r2), ADM_OK);
+    for (int i = 0; i < 3; i++) {
+        CHECK(!r2[i].stored);
+        CHECK_INT(r2[i].seq, r[i].seq);
+        CHECK(!r2[i].conflict);
+    }
+    CHECK_ERR(adm_store_checkins_list(st, fresh(), &q, &rows, &n), ADM_OK);
+    CHECK_INT(n, 3);
+    if (n == 3) {
+        CHECK_INT(rows[0].seq, r[0].seq);
+        CHECK_INT(rows[0].event_id, event);
+        CHECK_STR(rows[0].nonce, b[0].nonce);
+        CHECK_STR(rows[0].device, "dv_gate_1");
+        CHECK_STR(rows[0].uploader, "dv_up");
+        CHECK_INT(rows[0].ticket_id, 1);
+        CHECK_INT(rows[0].list_id, list);
+        CHECK_INT(rows[0].at, T0);
+        CHECK_STR(rows[0].gate, "North");
+        CHECK_INT(rows[0].direction, ADM_DIRECTION_ENTRY);
+        CHECK_INT(rows[0].verdict, ADM_VERDICT_ACCEPT);
+        CHECK_STR(rows[0].reason, "ok");
+        CHECK(rows[0].attention);
+        CHECK_STR(rows[0].text_hash, b[0].s.text_hash);
+        CHECK(!rows[0].conflict);
+        CHECK(!rows[0].upstream_done);
+        CHECK_INT(rows[0].received_at, T0 + 1000);
+        CHECK_STR(rows[1].gate, "Süd");
+        CHECK_INT(rows[1].direction, ADM_DIRECTION_EXIT);
+        CHECK_INT(rows[1].verdict, ADM_VERDICT_NOT_INSIDE);
+        CHECK_STR(rows[1].reason, "not_inside");
+        CHECK(!rows[1].attention);
+        CHECK_STR(rows[1].text_hash, "");
+        CHECK_INT(rows[2].ticket_id, 0);
+        CHECK_INT(rows[2].verdict, ADM_VERDICT_MALFORMED);
+    }
+    free(rows);
+    /* an old row and a new one; a nonce twice in one batch */
+    b[1] = b[0];
+    b[1].s.nonce = b[1].nonce;
+    entry(&b[2], 3, list, T0 + 3);
+    b[3] = b[2];
+    b[3].s.nonce = b[3].nonce;
+    CHECK_ERR(upload(event, &b[1], 3, r2), ADM_OK);
+    CHECK(!r2[0].stored);
+    CHECK_INT(r2[0].seq, r[0].seq);
+    CHECK(r2[1].stored);
+    CHECK(r2[1].seq > r[2].seq);
+    CHECK(!r2[2].stored);
+    CHECK_INT(r2[2].seq, r2[1].seq);
+    CHECK_ERR(adm_store_checkins_list(st, fresh(), &q, &rows, &n), ADM_OK);
+    CHECK_INT(n, 4);
+    free(rows);
+    /* results may be NULL */
+    CHECK_ERR(adm_store_checkins_add(st, event, "", &b[0].s, 1, false, T0, NULL), ADM_OK);
+}
+
+static void test_checkin_conflicts(void)
+{
+    int64_t event = mk_event(), once = mk_list(event, "Once", ADM_REENTRY_ONCE),
+            after = mk_list(event, "After exit", ADM_REENTRY_AFTER_EXIT),
+            unlimited = mk_list(event, "Unlimited", ADM_REENTRY_UNLIMITED),
+            unknown = MISSING(unlimited);
+    adm_checkin_query_t q = {.event_id = event, .conflicts_only = true};
+    adm_checkin_result_t r[8], r2[8];
+    adm_checkin_t *rows = NULL;
+    scan_buf_t b[8], c[8];
+    size_t n = 0;
+
+    /* once: the second entry conflicts */
+    entry(&b[0], 10, once, T0 + 100);
+    entry(&b[1], 10, once, T0 + 200);
+    CHECK_ERR(upload(event, b, 2, r), ADM_OK);
+    CHECK(!r[0].conflict);
+    CHECK(r[1].conflict);
+    /* the earliest entry arrives last: it wins, the row stored first is flagged */
+    entry(&c[0], 10, once, T0 + 50);
+    exit_scan(&c[1], 10, once, T0 + 300); /* exits never conflict */
+    entry(&c[2], 10, once, T0 + 400);
+    CHECK_ERR(upload(event, c, 3, r2), ADM_OK);
+    CHECK(r2[0].stored && !r2[0].conflict);
+    CHECK(r2[1].stored && !r2[1].conflict);
+    CHECK(r2[2].stored && r2[2].conflict);
+    CHECK(conflict_of(event, r[0].seq));
+    CHECK(conflict_of(event, r[1].seq));
+    /* a duplicate reports the row's current flag */
+    CHECK_ERR(upload(event, b, 1, r2), ADM_OK);
+    CHECK(!r2[0].stored);
+    CHECK(r2[0].conflict);
+
+    /* after_exit: an entry while inside conflicts; an exit lets in again */
+    entry(&b[0], 20, after, T0 + 350);
+    entry(&b[1], 20, after, T0 + 150);
+    exit_scan(&b[2], 20, after, T0 + 200);
+    entry(&b[3], 20, after, T0 + 100);
+    entry(&b[4], 20, after, T0 + 300);
+    CHECK_ERR(upload(event, b, 5, r), ADM_OK);
+    CHECK(r[0].conflict);  /* 350: inside since 300 */
+    CHECK(r[1].conflict);  /* 150: inside since 100 */
+    CHECK(!r[2].conflict); /* 200: exit */
+    CHECK(!r[3].conflict); /* 100 */
+    CHECK(!r[4].conflict); /* 300 */
+    /* a late exit at 120 makes 150 a valid re-entry */
+    exit_scan(&c[0], 20, after, T0 + 120);
+    CHECK_ERR(upload(event, c, 1, r2), ADM_OK);
+    CHECK(!r2[0].conflict);
+    CHECK(!conflict_of(event, r[1].seq));
+    CHECK(conflict_of(event, r[0].seq));
+
+    /* unlimited: never; a list id without a stored list counts as once */
+    entry(&b[0], 30, unlimited, T0 + 100);
+    entry(&b[1], 30, unlimited, T0 + 200);
+    entry(&b[2], 30, unlimited, T0 + 300);
+    entry(&b[3], 40, unknown, T0 + 100);
+    entry(&b[4], 40, unknown, T0 + 200);
+    /* the same ticket on another list, and refused scans, are independent */
+    entry(&b[5], 30, once, T0 + 100);
+    mk_scan(&b[6], 30, once, T0 + 150, ADM_DIRECTION_ENTRY, ADM_VERDICT_ALREADY_USED, "North");
+    mk_scan(&b[7], 41, unknown, T0 + 50, ADM_DIRECTION_ENTRY, ADM_VERDICT_REVOKED, "North");
+    CHECK_ERR(upload(event, b, 8, r), ADM_OK);
+    CHECK(!r[0].conflict && !r[1].conflict && !r[2].conflict);
+    CHECK(!r[3].conflict);
+    CHECK(r[4].conflict);
+    CHECK(!r[5].conflict && !r[6].conflict && !r[7].conflict);
+
+    /* the conflict listing: by seq, accepted entries only */
+    CHECK_ERR(adm_store_checkins_list(st, fresh(), &q, &rows, &n), ADM_OK);
+    CHECK_INT(n, 5); /* once: 100, 200, 400; after_exit: 350; unknown list: 200 */
+    for (size_t i = 0; i < n; i++) {
+        CHECK(rows[i].conflict);
+        CHECK_INT(rows[i].verdict, ADM_VERDICT_ACCEPT);
+        CHECK_INT(rows[i].direction, ADM_DIRECTION_ENTRY);
+        if (i > 0)
+            CHECK(rows[i].seq > rows[i - 1].seq);
+    }
+    free(rows);
+}
+
+static void test_checkins_feed(void)
+{
+    int64_t event = mk_event(), other = mk_event(), list = mk_list(event, "Main", ADM_REENTRY_ONCE),
+            seq = -1, marks[2];
+    adm_checkin_query_t q = {.event_id = event};
+    adm_checkin_result_t r[4];
+    adm_checkin_t *rows = NULL;
+    adm_scan_t s;
+    scan_buf_t b[4];
+    size_t n = 0;
+
+    CHECK_ERR(adm_store_checkins_last_seq(st, fresh(), event, &seq), ADM_OK);
+    CHECK_INT(seq, 0);
+    entry(&b[0], 1, list, T0);
+    mk_scan(&b[1], 2, list, T0, ADM_DIRECTION_ENTRY, ADM_VERDICT_REVOKED, "North");
+    exit_scan(&b[2], 1, list, T0 + 1);
+    CHECK_ERR(upload(event, b, 3, r), ADM_OK);
+    mk_scan(&b[3], 3, list, T0 + 2, ADM_DIRECTION_ENTRY, ADM_VERDICT_EXPIRED, "North");
+    CHECK_ERR(upload(event, &b[3], 1, &r[3]), ADM_OK);
+    s = *entry(&b[0], 1, list, T0); /* another event's rows stay apart */
+    CHECK_ERR(adm_store_checkins_add(st, other, "", &s, 1, false, T0, NULL), ADM_OK);
+
+    CHECK_ERR(adm_store_checkins_last_seq(st, fresh(), event, &seq), ADM_OK);
+    CHECK_INT(seq, r[2].seq); /* refused scans do not move it */
+    q.accepted_only = true;
+    CHECK_ERR(adm_store_checkins_list(st, fresh(), &q, &rows, &n), ADM_OK);
+    CHECK_INT(n, 2);
+    if (n == 2) {
+        CHECK_INT(rows[0].seq, r[0].seq);
+        CHECK_INT(rows[1].seq, r[2].seq);
+    }
+    free(rows);
+    q.after_seq = r[0].seq;
+    CHECK_ERR(adm_store_checkins_list(st, fresh(), &q, &rows, &n), ADM_OK);
+    CHECK_INT(n, 1);
+    free(rows);
+    q.after_seq = 0;
+    q.limit = 1;
+    CHECK_ERR(adm_store_checkins_list(st, fresh(), &q, &rows, &n), ADM_OK);
+    CHECK_INT(n, 1);
+    if (n == 1)
+        CHECK_INT(rows[0].seq, r[0].seq);
+    free(rows);
+    q.limit = 0;
+    q.accepted_only = false;
+    CHECK_ERR(adm_store_checkins_list(st, fresh(), &q, &rows, &n), ADM_OK);
+    CHECK_INT(n, 4); /* refused scans are stored */
+    free(rows);
+
+    /* the upload queue of an edge */
+    q.upstream_pending = true;
+    CHECK_ERR(adm_store_checkins_list(st, fresh(), &q, &rows, &n), ADM_OK);
+    CHECK_INT(n, 4);
+    free(rows);
+    marks[0] = r[0].seq;
+    marks[1] = r[1].seq;
+    CHECK_ERR(adm_store_checkins_mark_upstream(st, marks, 2), ADM_OK);
+    CHECK_ERR(adm_store_checkins_mark_upstream(st, marks, 2), ADM_OK);
+    CHECK_ERR(adm_store_checkins_mark_upstream(st, NULL, 0), ADM_OK);
+    marks[1] = 0;
+    CHECK_ERR(adm_store_checkins_mark_upstream(st, marks, 2), ADM_ERR_INVALID_ARG);
+    CHECK_ERR(adm_store_checkins_list(st, fresh(), &q, &rows, &n), ADM_OK);
+    CHECK_INT(n, 2);
+    if (n == 2) {
+        CHECK_INT(rows[0].seq, r[2].seq);
+        CHECK_INT(rows[1].seq, r[3].seq);
+        CHECK(!rows[0].upstream_done);
+    }
+    free(rows);
+    q.accepted_only = true;
+    CHECK_ERR(adm_store_checkins_list(st, fresh(), &q, &rows, &n), ADM_OK);
+    CHECK_INT(n, 1);
+    free(rows);
+    /* rows an edge takes from its upstream's feed are not queued */
+    s = *entry(&b[0], 5, list, T0 + 5);
+    CHECK_ERR(adm_store_checkins_add(st, event, "upstream", &s, 1, true, T0, r), ADM_OK);
+    CHECK_ERR(adm_store_checkins_list(st, fresh(), &q, &rows, &n), ADM_OK);
+    CHECK_INT(n, 1);
+    free(rows);
+    q.upstream_pending = false;
+    q.after_seq = r[0].seq - 1;
+    CHECK_ERR(adm_store_checkins_list(st, fresh(), &q, &rows, &n), ADM_OK);
+    CHECK_INT(n, 1);
+    if (n == 1) {
+        CHECK(rows[0].upstream_done);
+        CHECK_STR(rows[0].uploader, "upstream");
+    }
+    free(rows);
+    CHECK_ERR(adm_store_checkins_last_seq(st, fresh(), event, &seq), ADM_OK);
+    CHECK_INT(seq, r[0].seq);
+    q.limit = ADM_STORE_CHECKINS_PAGE_MAX + 1;
+    CHECK_ERR(adm_store_checkins_list(st, fresh(), &q, &rows, &n), ADM_ERR_INVALID_ARG);
+}
+
+static void test_checkin_stats(void)
+{
+    int64_t event = mk_event(), l1 = mk_list(event, "Main", ADM_REENTRY_ONCE),
+            l2 = mk_list(event, "VIP", ADM_REENTRY_AFTER_EXIT);
+    adm_checkin_stats_row_t *rows = NULL;
+    adm_checkin_result_t r[16];
+    scan_buf_t b[16];
+    size_t n = 0;
+
+    mk_scan(&b[0], 1, l1, T0 + 100, ADM_DIRECTION_ENTRY, ADM_VERDICT_ACCEPT, "North");
+    /* ticket 1 again, at another gate: a conflict */
+    mk_scan(&b[1], 1, l1, T0 + 200, ADM_DIRECTION_ENTRY, ADM_VERDICT_ACCEPT, "South");
+    mk_scan(&b[2], 2, l1, T0 + 110, ADM_DIRECTION_ENTRY, ADM_VERDICT_ACCEPT, "North");
+    mk_scan(&b[3], 2, l1, T0 + 300, ADM_DIRECTION_EXIT, ADM_VERDICT_ACCEPT, "South");
+    mk_scan(&b[4], 3, l1, T0 + 120, ADM_DIRECTION_ENTRY, ADM_VERDICT_REVOKED, "North");
+    mk_scan(&b[5], 0, l1, T0 + 130, ADM_DIRECTION_ENTRY, ADM_VERDICT_MALFORMED, "South");
+    mk_scan(&b[6], 4, l1, T0 + 140, ADM_DIRECTION_ENTRY, ADM_VERDICT_ALREADY_USED, "North");
+    mk_scan(&b[7], 5, l2, T0 + 100, ADM_DIRECTION_ENTRY, ADM_VERDICT_ACCEPT, "Gate A");
+    mk_scan(&b[8], 6, l2, T0 + 100, ADM_DIRECTION_ENTRY, ADM_VERDICT_ACCEPT, "Gate A");
+    mk_scan(&b[9], 6, l2, T0 + 200, ADM_DIRECTION_EXIT, ADM_VERDICT_ACCEPT, "Gate A");
+    mk_scan(&b[10], 6, l2, T0 + 300, ADM_DIRECTION_ENTRY, ADM_VERDICT_ACCEPT, "Gate A");
+    mk_scan(&b[11], 7, l2, T0 + 100, ADM_DIRECTION_ENTRY, ADM_VERDICT_ACCEPT, "Gate A");
+    mk_scan(&b[12], 7, l2, T0 + 150, ADM_DIRECTION_EXIT, ADM_VERDICT_ACCEPT, "Gate A");
+    CHECK_ERR(upload(event, b, 13, r), ADM_OK);
+    CHECK(r[1].conflict);
+
+    CHECK_ERR(adm_store_checkin_stats(st, fresh(), event, &rows, &n), ADM_OK);
+    CHECK_INT(n, 5);
+    if (n == 5) {
+        /* list 1 total: tickets 1 (inside) and 2 (left) */
+        CHECK_INT(rows[0].list_id, l1);
+        CHECK_STR(rows[0].gate, "");
+        CHECK_INT(rows[0].admitted, 3);
+        CHECK_INT(rows[0].conflicts, 1);
+        CHECK_INT(rows[0].exits, 1);
+        CHECK_INT(rows[0].refused[ADM_VERDICT_ACCEPT], 0);
+        CHECK_INT(rows[0].refused[ADM_VERDICT_REVOKED], 1);
+        CHECK_INT(rows[0].refused[ADM_VERDICT_MALFORMED], 1);
+        CHECK_INT(rows[0].refused[ADM_VERDICT_ALREADY_USED], 1);
+        CHECK_INT(rows[0].refused[ADM_VERDICT_EXPIRED], 0);
+        CHECK_INT(rows[0].inside, 1);
+        CHECK_INT(rows[1].list_id, l1);
+        CHECK_STR(rows[1].gate, "North");
+        CHECK_INT(rows[1].admitted, 2);
+        CHECK_INT(rows[1].conflicts, 0);
+        CHECK_INT(rows[1].exits, 0);
+        CHECK_INT(rows[1].refused[ADM_VERDICT_REVOKED], 1);
+        CHECK_INT(rows[1].refused[ADM_VERDICT_ALREADY_USED], 1);
+        CHECK_INT(rows[1].refused[ADM_VERDICT_MALFORMED], 0);
+        CHECK_INT(rows[1].inside, 0); /* totals only */
+        CHECK_STR(rows[2].gate, "South");
+        CHECK_INT(rows[2].admitted, 1);
+        CHECK_INT(rows[2].conflicts, 1);
+        CHECK_INT(rows[2].exits, 1);
+        CHECK_INT(rows[2].refused[ADM_VERDICT_MALFORMED], 1);
+        /* list 2: tickets 5 and 6 inside, 7 left */
+        CHECK_INT(rows[3].list_id, l2);
+        CHECK_STR(rows[3].gate, "");
+        CHECK_INT(rows[3].admitted, 4);
+        CHECK_INT(rows[3].exits, 2);
+        CHECK_INT(rows[3].conflicts, 0);
+        CHECK_INT(rows[3].inside, 2);
+        CHECK_STR(rows[4].gate, "Gate A");
+        CHECK_INT(rows[4].admitted, 4);
+    }
+    free(rows);
+    CHECK_ERR(adm_store_checkin_stats(st, fresh(), mk_event(), &rows, &n), ADM_OK);
+    CHECK(rows == NULL && n == 0);
+}
+
+static void test_checkins_bad_batch(void)
+{
+    int64_t event = mk_event(), list = mk_list(event, "Main", ADM_REENTRY_ONCE);
+    char nonce[ADM_STORE_NONCE_LEN + 1], long_gate[ADM_STORE_GATE_MAX + 2];
+    adm_checkin_query_t q = {.event_id = event};
+    adm_checkin_result_t r[3];
+    adm_checkin_t *rows = NULL;
+    adm_scan_t scans[3], bad;
+    scan_buf_t b[3];
+    size_t n = 0;
+
+    memset(long_gate, 'g', sizeof long_gate - 1);
+    long_gate[sizeof long_gate - 1] = '\0';
+    for (int i = 0; i < 3; i++)
+        scans[i] = *entry(&b[i], i + 1, list, T0 + i);
+#define BAD_ROW(field, value, err)                                                                 \
+    do {                                                                                           \
+        bad = scans[2];                                                                            \
+        bad.field = value;                                                                         \
+        scans[2] = bad;                                                                            \
+        memset(r, 0xff, sizeof r);                                                                 \
+        CHECK_ERR(adm_store_checkins_add(st, event, "dv_up", scans, 3, false, T0, r), err);        \
+        CHECK(r[0].seq == 0 && !r[0].stored);                                                      \
+        scans[2] = b[2].s;                                                                         \
+    } while (0)
+    snprintf(nonce, sizeof nonce, "%s", b[2].nonce);
+    nonce[0] = 'A';
+    BAD_ROW(nonce, nonce, ADM_ERR_INVALID_ARG);
+    BAD_ROW(nonce, "0123", ADM_ERR_INVALID_ARG);
+    BAD_ROW(nonce, NULL, ADM_ERR_INVALID_ARG);
+    BAD_ROW(device, "", ADM_ERR_INVALID_ARG);
+    BAD_ROW(device, "dv test", ADM_ERR_INVALID_ARG);
+    BAD_ROW(device, "dv_0123456789abcdef0", ADM_ERR_TOO_BIG);
+    BAD_ROW(ticket_id, -1, ADM_ERR_INVALID_ARG);
+    BAD_ROW(ticket_id, 0, ADM_ERR_INVALID_ARG); /* accepted without a ticket */
+    BAD_ROW(list_id, 0, ADM_ERR_INVALID_ARG);
+    BAD_ROW(at, 0, ADM_ERR_INVALID_ARG);
+    BAD_ROW(gate, "", ADM_ERR_INVALID_ARG);
+    BAD_ROW(gate, "Nor\nth", ADM_ERR_INVALID_ARG);
+    BAD_ROW(gate, long_gate, ADM_ERR_TOO_BIG);
+    BAD_ROW(direction, (adm_direction_t)2, ADM_ERR_INVALID_ARG);
+    BAD_ROW(verdict, ADM_VERDICT__MAX, ADM_ERR_INVALID_ARG);
+    BAD_ROW(reason, "Ok", ADM_ERR_INVALID_ARG);
+    BAD_ROW(reason, "", ADM_ERR_INVALID_ARG);
+    BAD_ROW(reason, "a_reason_longer_than_thirty_two_b", ADM_ERR_TOO_BIG);
+    BAD_ROW(text_hash, "abc", ADM_ERR_INVALID_ARG);
+    BAD_ROW(text_hash, NULL, ADM_ERR_INVALID_ARG);
+#undef BAD_ROW
+    CHECK_ERR(adm_store_checkins_add(st, event, "dv up", scans, 3, false, T0, r),
+              ADM_ERR_INVALID_ARG);
+    CHECK_ERR(adm_store_checkins_add(st, event, "", scans, 0, false, T0, r), ADM_ERR_INVALID_ARG);
+    CHECK_ERR(adm_store_checkins_add(st, event, "", scans, ADM_STORE_CHECKINS_BATCH_MAX + 1, false,
+                                     T0, NULL),
+              ADM_ERR_TOO_BIG);
+    /* nothing was stored: the same rows are new now */
+    CHECK_ERR(adm_store_checkins_list(st, fresh(), &q, &rows, &n), ADM_OK);
+    CHECK_INT(n, 0);
+    free(rows);
+    CHECK_ERR(adm_store_checkins_add(st, event, "dv_up", scans, 3, false, T0, r), ADM_OK);
+    for (int i = 0; i < 3; i++)
+        CHECK(r[i].stored);
+}
+
+static void test_mirror(void)
+{
+    int64_t event = mk_event();
+    adm_revocation_t revs[2], *got = NULL;
+    adm_mirror_t m;
+    size_t n = 0, big_len = 2u * 1024u * 1024u;
+    char *big;
+
+    CHECK_ERR(adm_store_mirror_get(st, event, &m), ADM_ERR_NOT_FOUND);
+    CHECK(m.header == NULL && m.event_id == 0);
+    revs[0] = (adm_revocation_t){.seq = 1, .ticket_id = 101, .revoked_at = T0};
+    revs[1] = (adm_revocation_t){.seq = 2, .ticket_id = 102, .revoked_at = T0 + 1};
+    CHECK_ERR(adm_store_mirror_advance(st, event, revs, 2, 2, 50, T0), ADM_ERR_NOT_FOUND);
+    CHECK_ERR(adm_store_mirror_put_header(st, event, "{\"event\":{\"id\":1}}", T0), ADM_OK);
+    CHECK_ERR(adm_store_mirror_get(st, event, &m), ADM_OK);
+    CHECK_INT(m.event_id, event);
+    CHECK_STR(m.header, "{\"event\":{\"id\":1}}");
+    CHECK_INT(m.revocations_cursor, 0);
+    CHECK_INT(m.checkins_cursor, 0);
+    CHECK_INT(m.updated, T0);
+    adm_store_mirror_clear(&m);
+    CHECK(m.header == NULL);
+    adm_store_mirror_clear(NULL);
+
+    CHECK_ERR(adm_store_mirror_advance(st, event, revs, 2, 2, 50, T0 + 1), ADM_OK);
+    CHECK_ERR(adm_store_mirror_get(st, event, &m), ADM_OK);
+    CHECK_INT(m.revocations_cursor, 2);
+    CHECK_INT(m.checkins_cursor, 50);
+    CHECK_INT(m.updated, T0 + 1);
+    adm_store_mirror_clear(&m);
+    /* a seq already stored is ignored; -1 leaves a cursor as it is */
+    revs[0] = (adm_revocation_t){.seq = 2, .ticket_id = 999, .revoked_at = T0 + 2};
+    revs[1] = (adm_revocation_t){.seq = 3, .ticket_id = 103, .revoked_at = T0 + 3};
+    CHECK_ERR(adm_store_mirror_advance(st, event, revs, 2, -1, 60, T0 + 2), ADM_OK);
+    CHECK_ERR(adm_store_mirror_advance(st, event, NULL, 0, -1, -1, T0 + 3), ADM_OK);
+    CHECK_ERR(adm_store_mirror_get(st, event, &m), ADM_OK);
+    CHECK_INT(m.revocations_cursor, 2);
+    CHECK_INT(m.checkins_cursor, 60);
+    adm_store_mirror_clear(&m);
+    CHECK_ERR(adm_store_mirror_revocations_since(st, event, 0, 0, &got, &n), ADM_OK);
+    CHECK_INT(n, 3);
+    if (n == 3) {
+        CHECK_INT(got[0].seq, 1);
+        CHECK_INT(got[0].ticket_id, 101);
+        CHECK_INT(got[0].revoked_at, T0);
+        CHECK_INT(got[1].seq, 2);
+        CHECK_INT(got[1].ticket_id, 102); /* the first stays */
+        CHECK_INT(got[2].seq, 3);
+        CHECK_INT(got[2].ticket_id, 103);
+    }
+    free(got);
+    CHECK_ERR(adm_store_mirror_revocations_since(st, event, 1, 1, &got, &n), ADM_OK);
+    CHECK_INT(n, 1);
+    if (n == 1)
+        CHECK_INT(got[0].seq, 2);
+    free(got);
+    CHECK_ERR(adm_store_mirror_revocations_since(st, MISSING(event), 0, 0, &got, &n), ADM_OK);
+    CHECK(got == NULL && n == 0);
+
+    /* a new header replaces the old one and keeps the cursors */
+    CHECK_ERR(adm_store_mirror_put_header(st, event, "{\"event\":{\"id\":2}}\n", T0 + 4), ADM_OK);
+    CHECK_ERR(adm_store_mirror_get(st, event, &m), ADM_OK);
+    CHECK_STR(m.header, "{\"event\":{\"id\":2}}\n");
+    CHECK_INT(m.revocations_cursor, 2);
+    CHECK_INT(m.checkins_cursor, 60);
+    CHECK_INT(m.updated, T0 + 4);
+    adm_store_mirror_clear(&m);
+
+    /* bad arguments */
+    CHECK_ERR(adm_store_mirror_put_header(st, event, "", T0), ADM_ERR_INVALID_ARG);
+    CHECK_ERR(adm_store_mirror_put_header(st, event, "{\"a\":\"\xff\"}", T0), ADM_ERR_INVALID_ARG);
+    CHECK_ERR(adm_store_mirror_advance(st, event, NULL, 1, 0, 0, T0), ADM_ERR_INVALID_ARG);
+    CHECK_ERR(adm_store_mirror_advance(st, event, revs, 2, -2, 0, T0), ADM_ERR_INVALID_ARG);
+    revs[0].seq = 0;
+    CHECK_ERR(adm_store_mirror_advance(st, event, revs, 2, 0, 0, T0), ADM_ERR_INVALID_ARG);
+    CHECK_ERR(adm_store_mirror_revocations_since(st, event, 0, ADM_STORE_REVOCATIONS_PAGE_MAX + 1,
+                                                 &got, &n),
+              ADM_ERR_INVALID_ARG);
+
+    /* a big header round-trips; one over the bound is refused */
+    big = malloc(ADM_STORE_MIRROR_HEADER_MAX + 2);
+    CHECK(big != NULL);
+    if (big == NULL)
+        return;
+    memset(big, 'x', ADM_STORE_MIRROR_HEADER_MAX + 1);
+    big[0] = '"';
+    big[big_len - 1] = '"';
+    big[big_len] = '\0';
+    CHECK_ERR(adm_store_mirror_put_header(st, event, big, T0 + 5), ADM_OK);
+    CHECK_ERR(adm_store_mirror_get(st, event, &m), ADM_OK);
+    CHECK(m.header != NULL && strlen(m.header) == big_len && strcmp(m.header, big) == 0);
+    adm_store_mirror_clear(&m);
+    big[big_len] = 'x';
+    big[ADM_STORE_MIRROR_HEADER_MAX + 1] = '\0';
+    CHECK_ERR(adm_store_mirror_put_header(st, event, big, T0 + 6), ADM_ERR_TOO_BIG);
+    free(big);
+}
+
+static void test_settings(void)
+{
+    char key[ADM_STORE_SETTING_KEY_MAX + 2], out[ADM_STORE_SETTING_VALUE_MAX + 2], small[3];
+    char value[ADM_STORE_SETTING_VALUE_MAX + 2];
+
+    snprintf(key, sizeof key, "test.%s.%d", run_id, next_serial());
+    memset(out, 'x', sizeof out);
+    CHECK_ERR(adm_store_setting_get(st, key, out, sizeof out), ADM_ERR_NOT_FOUND);
+    CHECK_STR(out, "");
+    CHECK_ERR(adm_store_setting_put(st, key, "https://tickets.example.org"), ADM_OK);
+    CHECK_ERR(adm_store_setting_get(st, key, out, sizeof out), ADM_OK);
+    CHECK_STR(out, "https://tickets.example.org");
+    CHECK_ERR(adm_store_setting_put(st, key, "v2"), ADM_OK);
+    CHECK_ERR(adm_store_setting_get(st, key, out, sizeof out), ADM_OK);
+    CHECK_STR(out, "v2");
+    CHECK_ERR(adm_store_setting_get(st, key, small, 3), ADM_OK);
+    CHECK_STR(small, "v2");
+    CHECK_ERR(adm_store_setting_get(st, key, small, 2), ADM_ERR_TOO_BIG);
+    CHECK_STR(small, "");
+    CHECK_ERR(adm_store_setting_put(st, key, ""), ADM_OK);
+    CHECK_ERR(adm_store_setting_get(st, key, out, sizeof out), ADM_OK);
+    CHECK_STR(out, "");
+    /* bounds */
+    memset(value, 'v', sizeof value - 1);
+    value[ADM_STORE_SETTING_VALUE_MAX] = '\0';
+    CHECK_ERR(adm_store_setting_put(st, key, value), ADM_OK);
+    CHECK_ERR(adm_store_setting_get(st, key, out, sizeof out), ADM_OK);
+    CHECK_STR(out, value);
+    value[ADM_STORE_SETTING_VALUE_MAX] = 'v';
+    value[ADM_STORE_SETTING_VALUE_MAX + 1] = '\0';
+    CHECK_ERR(adm_store_setting_put(st, key, value), ADM_ERR_TOO_BIG);
+    CHECK_ERR(adm_store_setting_put(st, key, "a\nb"), ADM_ERR_INVALID_ARG);
+    CHECK_ERR(adm_store_setting_put(st, key, NULL), ADM_ERR_INVALID_ARG);
+    CHECK_ERR(adm_store_setting_put(st, "", "x"), ADM_ERR_INVALID_ARG);
+    CHECK_ERR(adm_store_setting_put(st, "a key", "x"), ADM_ERR_INVALID_ARG);
+    memset(key, 'k', sizeof key - 1);
+    key[sizeof key - 1] = '\0';
+    CHECK_ERR(adm_store_setting_put(st, key, "x"), ADM_ERR_TOO_BIG);
+    CHECK_ERR(adm_store_setting_get(st, key, out, sizeof out), ADM_ERR_TOO_BIG);
+}
+
 /* ---- concurrency ---- */
 
 #define BUYERS 16
@@ -1608,6 +2459,117 @@ static int64_t paid_seats(adm_store_t *s, const int64_t *users, size_t n, int64_
         }
     }
     return total;
+}
+
+#define UPLOADERS 8
+#define UPLOAD_BATCHES 10
+#define UPLOAD_ROWS 5
+
+typedef struct uploader {
+    int64_t event, list;
+    uint64_t rng;
+    int failures;
+    adm_err_t last_bad;
+} uploader_t;
+
+/* Uploads entries of ticket 1 with random scan times. */
+static void *uploader_main(void *p)
+{
+    uploader_t *u = p;
+
+    for (int i = 0; i < UPLOAD_BATCHES; i++) {
+        scan_buf_t b[UPLOAD_ROWS];
+        adm_scan_t s[UPLOAD_ROWS];
+        adm_err_t r;
+
+        for (int k = 0; k < UPLOAD_ROWS; k++) {
+            u->rng ^= u->rng << 13;
+            u->rng ^= u->rng >> 7;
+            u->rng ^= u->rng << 17;
+            s[k] = *entry(&b[k], 1, u->list, T0 + (int64_t)(u->rng % 1000));
+        }
+        if ((r = adm_store_checkins_add(st, u->event, "", s, UPLOAD_ROWS, false, T0, NULL)) !=
+            ADM_OK) {
+            u->failures++;
+            u->last_bad = r;
+        }
+    }
+    return NULL;
+}
+
+typedef struct feed_reader {
+    int64_t event;
+    atomic_bool stop;
+    size_t seen;
+    int64_t cursor;
+    int failures;
+} feed_reader_t;
+
+/* Follows the accepted feed by cursor, as a gate does, counting the rows. */
+static void *feed_main(void *p)
+{
+    feed_reader_t *f = p;
+    bool last = false;
+
+    while (!last) {
+        adm_checkin_query_t q = {
+            .event_id = f->event, .after_seq = f->cursor, .accepted_only = true};
+        adm_checkin_t *rows = NULL;
+        size_t n = 0;
+
+        last = atomic_load(&f->stop); /* one more full read after the writers are done */
+        if (adm_store_checkins_list(st, ADM_READ_HINT_PRIMARY, &q, &rows, &n) != ADM_OK) {
+            f->failures++;
+            continue;
+        }
+        if (n > 0)
+            f->cursor = rows[n - 1].seq;
+        f->seen += n;
+        free(rows);
+    }
+    return NULL;
+}
+
+/* Uploads of one ticket from many threads at once: the conflict flags come
+ * out as if the scans had arrived one by one (exactly the earliest entry
+ * wins), and a reader following the feed by cursor meanwhile misses none. */
+static void test_checkins_concurrent(void)
+{
+    int64_t event = mk_event(), list = mk_list(event, "Main", ADM_REENTRY_ONCE);
+    adm_checkin_query_t q = {.event_id = event, .limit = ADM_STORE_CHECKINS_PAGE_MAX};
+    uploader_t ups[UPLOADERS];
+    pthread_t threads[UPLOADERS], reader;
+    feed_reader_t f = {.event = event};
+    adm_checkin_t *rows = NULL, *first = NULL;
+    size_t n = 0, conflicts = 0;
+
+    CHECK_INT(pthread_create(&reader, NULL, feed_main, &f), 0);
+    for (int i = 0; i < UPLOADERS; i++) {
+        ups[i] = (uploader_t){
+            .event = event, .list = list, .rng = 0x9E3779B97F4A7C15ull * (uint64_t)(i + 1)};
+        CHECK_INT(pthread_create(&threads[i], NULL, uploader_main, &ups[i]), 0);
+    }
+    for (int i = 0; i < UPLOADERS; i++) {
+        pthread_join(threads[i], NULL);
+        if (ups[i].failures)
+            adm_test_fail(__FILE__, __LINE__, "uploader %d: %d failures, last %s", i,
+                          ups[i].failures, adm_err_name(ups[i].last_bad));
+    }
+    atomic_store(&f.stop, true);
+    pthread_join(reader, NULL);
+    CHECK_INT(f.failures, 0);
+    CHECK_INT(f.seen, UPLOADERS * UPLOAD_BATCHES * UPLOAD_ROWS);
+
+    CHECK_ERR(adm_store_checkins_list(st, ADM_READ_HINT_PRIMARY, &q, &rows, &n), ADM_OK);
+    CHECK_INT(n, UPLOADERS * UPLOAD_BATCHES * UPLOAD_ROWS);
+    for (size_t i = 0; i < n; i++) {
+        if (first == NULL || rows[i].at < first->at)
+            first = &rows[i]; /* rows come by seq: the first of equal times wins */
+        conflicts += rows[i].conflict;
+    }
+    CHECK_INT(conflicts, n - 1);
+    CHECK(first != NULL && !first->conflict);
+    free(rows);
 }
 
 static void test_concurrent_flash_sale(void)
@@ -1901,7 +2863,17 @@ int main(void)
     ADM_RUN(test_idempotency);
     ADM_RUN(test_idempotency_first_writer_wins);
     ADM_RUN(test_event_keys);
+    ADM_RUN(test_checkin_lists);
+    ADM_RUN(test_enrollment_devices);
+    ADM_RUN(test_checkins_idempotent);
+    ADM_RUN(test_checkin_conflicts);
+    ADM_RUN(test_checkins_feed);
+    ADM_RUN(test_checkin_stats);
+    ADM_RUN(test_checkins_bad_batch);
+    ADM_RUN(test_mirror);
+    ADM_RUN(test_settings);
     ADM_RUN(test_concurrent_flash_sale);
+    ADM_RUN(test_checkins_concurrent);
     ADM_RUN(test_two_processes);
     ADM_RUN(test_concurrent_migrations);
     ADM_RUN(test_reopen);
