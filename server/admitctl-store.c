@@ -1,10 +1,12 @@
 /* admitctl-store.c: admitctl's commands that work on admitd's database
- * (init, users, venues, events, ticket types, orders, tickets, revocation).
+ * (init, users, venues, events, ticket types, orders, tickets, revocation,
+ * and the sync side: check-in lists, enrollment tokens, devices, scans).
  * Argument parsing and output only: everything else is the server library
  * (store.h, auth). Not for the token/QR commands (admitctl.c). */
 #include "server/admitctl.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -12,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <sodium.h>
@@ -20,6 +23,7 @@
 #include "server/config.h"
 #include "server/issuer.h"
 #include "server/store.h"
+#include "sync/qr.h"
 
 #define CFG_ARGS_MAX 32
 #define PASSWORD_MAX 1024
@@ -51,8 +55,8 @@ static bool cfg_arg(struct cfg_args *ca, int c, char *value)
     static const struct {
         int c;
         char *flag;
-    } map[] = {{'C', "--config"}, {'S', "--store"}, {'L', "--sqlite"}, {'P', "--mysql-primary"},
-                 {'R', "--mysql-replica"}};
+    } map[] = {{'C', "--config"},        {'S', "--store"},         {'L', "--sqlite"},
+               {'P', "--mysql-primary"}, {'R', "--mysql-replica"}, {'U', "--public-url"}};
     size_t i;
 
     for (i = 0; i < sizeof map / sizeof map[0]; i++) {
@@ -1007,4 +1011,544 @@ int adm_ctl_ticket(int argc, char **argv)
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
         return fputs(usage_ticket, stdout), ADM_CTL_OK;
     return fputs(usage_ticket, stderr), ADM_CTL_USAGE;
+}
+
+/* ---- sync: check-in lists, enrollment, devices, scans (docs/sync.md) ---------------- */
+
+static const char usage_checkin_list[] =
+    "usage: admitctl checkin-list add --event ID --name NAME --reentry once|after_exit|unlimited\n"
+    "                                 [--types ID,ID...] [--gates NAME,NAME...]\n"
+    "                                 [DATABASE OPTIONS]\n"
+    "       admitctl checkin-list list --event ID [DATABASE OPTIONS]\n"
+    "\n"
+    "'add' creates a check-in list (no --types: every ticket type; no --gates: any\n"
+    "gate) and prints it as JSON; 'list' prints the event's lists, one JSON object\n"
+    "a line. Lists are made on the central server; an edge mirrors them.\n"
+    "\n" STORE_USAGE;
+
+static const char usage_enroll[] =
+    "usage: admitctl enroll create --event ID --gate NAME [--relay] [--ttl SECONDS]\n"
+    "                              [--public-url URL] [--qr FILE.png|FILE.svg]\n"
+    "                              [DATABASE OPTIONS]\n"
+    "\n"
+    "Makes a one-time enrollment token for a gate device (or, with --relay, an edge\n"
+    "server) of the event and prints it with its enrollment URI as JSON; --qr also\n"
+    "writes the URI as a QR code (mode 0600: it is a credential). The token expires\n"
+    "after --ttl seconds (60..2592000, default 86400). The URI names admitd's\n"
+    "public_url (--public-url, or the [server] setting; default http://LISTEN:PORT).\n"
+    "On an edge's database the event is the one it mirrors.\n"
+    "\n" STORE_USAGE;
+
+static const char usage_device[] =
+    "usage: admitctl device list --event ID [DATABASE OPTIONS]\n"
+    "       admitctl device revoke DEVICE_ID [DATABASE OPTIONS]\n"
+    "\n"
+    "'list' prints the event's enrolled devices, one JSON object a line; 'revoke'\n"
+    "revokes a device (its calls get 403 from then on) and prints it.\n"
+    "\n" STORE_USAGE;
+
+static const char usage_checkin[] =
+    "usage: admitctl checkin list --event ID [DATABASE OPTIONS]\n"
+    "       admitctl checkin conflicts --event ID [DATABASE OPTIONS]\n"
+    "       admitctl checkin stats --event ID [DATABASE OPTIONS]\n"
+    "\n"
+    "'list' prints every stored scan of the event by seq, one JSON object a line;\n"
+    "'conflicts' only those flagged as conflicts; 'stats' the counts per list and\n"
+    "gate (admitted, exits, refused by verdict, conflicts, inside now) as JSON.\n"
+    "\n" STORE_USAGE;
+
+/* Splits a comma-separated option value into at most max non-empty parts
+ * (pointers into s, which is modified). -1 for an empty part or too many. */
+static int split_commas(char *s, char **parts, int max)
+{
+    int n = 0;
+
+    for (;;) {
+        char *comma = strchr(s, ',');
+        if (comma != NULL)
+            *comma = '\0';
+        if (*s == '\0' || n >= max)
+            return -1;
+        parts[n++] = s;
+        if (comma == NULL)
+            return n;
+        s = comma + 1;
+    }
+}
+
+/* The event exists here: in the catalog, or (an edge) as a mirror. */
+static adm_err_t sync_event(adm_store_t *st, int64_t event)
+{
+    adm_err_t err = adm_app_sync_event_store_check(st, false, event);
+
+    if (err == ADM_ERR_NOT_FOUND)
+        err = adm_app_sync_event_store_check(st, true, event);
+    return err;
+}
+
+static int list_add(int argc, char **argv)
+{
+    static const struct option opts[] = {STORE_OPTIONS,
+                                         {"event", required_argument, NULL, 'v'},
+                                         {"name", required_argument, NULL, 'n'},
+                                         {"reentry", required_argument, NULL, 'r'},
+                                         {"types", required_argument, NULL, 't'},
+                                         {"gates", required_argument, NULL, 'g'},
+                                         {0}};
+    struct cfg_args ca = {.argc = 1};
+    adm_checkin_list_spec_t spec = {.reentry = ADM_REENTRY__MAX};
+    char *type_parts[ADM_STORE_TYPES_MAX], *gate_parts[ADM_STORE_LIST_GATES_MAX];
+    int64_t types[ADM_STORE_TYPES_MAX];
+    adm_ticket_type_t *known = NULL;
+    adm_checkin_list_t *lists = NULL;
+    size_t n_known = 0, n_lists = 0, i, j;
+    adm_config_t cfg;
+    adm_store_t *st = NULL;
+    int64_t id = 0;
+    int c, n, result = ADM_CTL_USAGE;
+    adm_err_t err;
+
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            return fputs(usage_checkin_list, stdout), ADM_CTL_OK;
+        case 'v':
+            if (!parse_i64(optarg, 1, INT64_MAX, &spec.event_id))
+                return fail_usage(usage_checkin_list, "bad --event '%s'", optarg);
+            break;
+        case 'n':
+            spec.name = optarg;
+            break;
+        case 'r':
+            if (!adm_reentry_parse(optarg, &spec.reentry))
+                return fail_usage(usage_checkin_list,
+                                  "bad --reentry '%s' (once, after_exit or unlimited)", optarg);
+            break;
+        case 't':
+            if ((n = split_commas(optarg, type_parts, ADM_STORE_TYPES_MAX)) < 0)
+                return fail_usage(usage_checkin_list, "bad --types (ids separated by commas)");
+            for (i = 0; i < (size_t)n; i++) {
+                if (!parse_i64(type_parts[i], 1, INT64_MAX, &types[i]))
+                    return fail_usage(usage_checkin_list, "bad ticket type id '%s'",
+                                      type_parts[i]);
+                for (j = 0; j < i; j++)
+                    if (types[j] == types[i])
+                        return fail_usage(usage_checkin_list, "ticket type %s given twice",
+                                          type_parts[i]);
+            }
+            spec.types = types;
+            spec.n_types = (size_t)n;
+            break;
+        case 'g':
+            if ((n = split_commas(optarg, gate_parts, ADM_STORE_LIST_GATES_MAX)) < 0)
+                return fail_usage(usage_checkin_list,
+                                  "bad --gates (at most %d names separated by commas)",
+                                  ADM_STORE_LIST_GATES_MAX);
+            for (i = 0; i < (size_t)n; i++)
+                for (j = 0; j < i; j++)
+                    if (strcmp(gate_parts[j], gate_parts[i]) == 0)
+                        return fail_usage(usage_checkin_list, "gate '%s' given twice",
+                                          gate_parts[i]);
+            spec.gates = (const char *const *)gate_parts;
+            spec.n_gates = (size_t)n;
+            break;
+        default:
+            if (!cfg_arg(&ca, c, optarg))
+                return fputs(usage_checkin_list, stderr), ADM_CTL_USAGE;
+        }
+    }
+    if (optind != argc || spec.event_id == 0 || spec.name == NULL ||
+        spec.reentry == ADM_REENTRY__MAX)
+        return fail_usage(usage_checkin_list,
+                          "checkin-list add needs --event, --name and --reentry");
+    if ((result = open_store(&ca, &cfg, &st)) != ADM_CTL_OK)
+        goto out;
+    result = ADM_CTL_FAIL;
+    err = adm_store_ticket_type_list(st, ADM_READ_HINT_PRIMARY, spec.event_id, &known, &n_known);
+    if (err == ADM_ERR_NOT_FOUND) {
+        fprintf(stderr,
+                "admitctl: event %" PRId64 " does not exist (on an edge, lists come from the "
+                "central server)\n",
+                spec.event_id);
+        goto out;
+    }
+    if (err != ADM_OK) {
+        result = store_fail("checkin-list add", err);
+        goto out;
+    }
+    for (i = 0; i < spec.n_types; i++) {
+        for (j = 0; j < n_known && known[j].id != spec.types[i]; j++)
+            ;
+        if (j == n_known) {
+            fprintf(stderr, "admitctl: ticket type %" PRId64 " is not a type of event %" PRId64
+                            "\n",
+                    spec.types[i], spec.event_id);
+            goto out;
+        }
+    }
+    if ((err = adm_store_checkin_list_create(st, &spec, now_s(), &id)) != ADM_OK ||
+        (err = adm_store_checkin_list_list(st, ADM_READ_HINT_PRIMARY, spec.event_id, &lists,
+                                           &n_lists)) != ADM_OK) {
+        result = store_fail("checkin-list add", err);
+        goto out;
+    }
+    for (i = 0; i < n_lists; i++)
+        if (lists[i].id == id)
+            print_json(adm_app_checkin_list_json(&lists[i], true));
+    result = ADM_CTL_OK;
+out:
+    free(known);
+    free(lists);
+    adm_store_close(st);
+    return result;
+}
+
+static int list_list(int argc, char **argv)
+{
+    struct cfg_args ca = {.argc = 1};
+    adm_checkin_list_t *lists = NULL;
+    adm_config_t cfg;
+    adm_store_t *st = NULL;
+    int64_t event = 0;
+    size_t n = 0, i;
+    int c, result = ADM_CTL_USAGE;
+    adm_err_t err;
+
+    if ((c = parse_id_command(argc, argv, usage_checkin_list, "checkin-list list", "event", &ca,
+                              &event)) >= 0)
+        return c;
+    if ((result = open_store(&ca, &cfg, &st)) != ADM_CTL_OK)
+        goto out;
+    result = ADM_CTL_FAIL;
+    if ((err = sync_event(st, event)) != ADM_OK ||
+        (err = adm_store_checkin_list_list(st, ADM_READ_HINT_PRIMARY, event, &lists, &n)) !=
+            ADM_OK) {
+        result = store_fail("checkin-list list", err);
+        goto out;
+    }
+    for (i = 0; i < n; i++)
+        print_json(adm_app_checkin_list_json(&lists[i], true));
+    result = ADM_CTL_OK;
+out:
+    free(lists);
+    adm_store_close(st);
+    return result;
+}
+
+int adm_ctl_checkin_list(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "add") == 0)
+        return list_add(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "list") == 0)
+        return list_list(argc - 1, argv + 1);
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+        return fputs(usage_checkin_list, stdout), ADM_CTL_OK;
+    return fputs(usage_checkin_list, stderr), ADM_CTL_USAGE;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+
+    return n > k && strcasecmp(s + n - k, suffix) == 0;
+}
+
+/* Writes the QR code of text to path (.png or .svg), mode 0600. */
+static adm_err_t write_qr(const char *text, const char *path)
+{
+    adm_qr_style_t style = ADM_QR_STYLE_DEFAULT;
+    adm_err_t err;
+    char *svg = NULL;
+    size_t len;
+    int fd = -1;
+
+    if (ends_with(path, ".png"))
+        return adm_qr_write_png(text, &style, path);
+    if ((err = adm_qr_render_svg(text, &style, &svg)) != ADM_OK)
+        goto out;
+    err = ADM_ERR_IO;
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        goto out;
+    len = strlen(svg);
+    if (write(fd, svg, len) != (ssize_t)len)
+        goto out;
+    err = ADM_OK;
+out:
+    if (fd >= 0 && close(fd) != 0)
+        err = ADM_ERR_IO;
+    free(svg);
+    return err;
+}
+
+static int enroll_create(int argc, char **argv)
+{
+    static const struct option opts[] = {STORE_OPTIONS,
+                                         {"event", required_argument, NULL, 'v'},
+                                         {"gate", required_argument, NULL, 'g'},
+                                         {"relay", no_argument, NULL, 'r'},
+                                         {"ttl", required_argument, NULL, 't'},
+                                         {"public-url", required_argument, NULL, 'U'},
+                                         {"qr", required_argument, NULL, 'q'},
+                                         {0}};
+    struct cfg_args ca = {.argc = 1};
+    adm_enrollment_spec_t spec = {.kind = ADM_DEVICE_GATE};
+    char token[ADM_AUTH_TOKEN_MAX] = "", base[ADM_CONFIG_URL_MAX], uri[ADM_APP_ENROLL_URI_MAX];
+    const char *qr = NULL;
+    int64_t ttl = 86400, now = now_s();
+    adm_config_t cfg;
+    adm_store_t *st = NULL;
+    json_t *out;
+    int c, result = ADM_CTL_USAGE;
+    adm_err_t err;
+
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            return fputs(usage_enroll, stdout), ADM_CTL_OK;
+        case 'v':
+            if (!parse_i64(optarg, 1, INT64_MAX, &spec.event_id))
+                return fail_usage(usage_enroll, "bad --event '%s'", optarg);
+            break;
+        case 'g':
+            if (optarg[0] == '\0' || strlen(optarg) > ADM_STORE_GATE_MAX)
+                return fail_usage(usage_enroll, "--gate must be 1..%d bytes", ADM_STORE_GATE_MAX);
+            spec.gate = optarg;
+            break;
+        case 'r':
+            spec.kind = ADM_DEVICE_RELAY;
+            break;
+        case 't':
+            if (!parse_i64(optarg, 60, 2592000, &ttl))
+                return fail_usage(usage_enroll, "bad --ttl '%s' (60..2592000 seconds)", optarg);
+            break;
+        case 'q':
+            if (!ends_with(optarg, ".png") && !ends_with(optarg, ".svg"))
+                return fail_usage(usage_enroll, "--qr needs a .png or .svg file name");
+            qr = optarg;
+            break;
+        default:
+            if (!cfg_arg(&ca, c, optarg))
+                return fputs(usage_enroll, stderr), ADM_CTL_USAGE;
+        }
+    }
+    if (optind != argc || spec.event_id == 0 || spec.gate == NULL)
+        return fail_usage(usage_enroll, "enroll create needs --event and --gate");
+    if ((result = open_store(&ca, &cfg, &st)) != ADM_CTL_OK)
+        goto out;
+    result = ADM_CTL_FAIL;
+    if ((err = sync_event(st, spec.event_id)) != ADM_OK) {
+        if (err == ADM_ERR_NOT_FOUND)
+            fprintf(stderr, "admitctl: event %" PRId64 " does not exist here (an edge knows an "
+                            "event once it has synced it)\n",
+                    spec.event_id);
+        else
+            store_fail("enroll create", err);
+        goto out;
+    }
+    spec.expires_at = now + ttl;
+    adm_app_public_url(&cfg, base, sizeof base);
+    if ((err = adm_auth_enrollment_create(st, &spec, now, token, sizeof token)) != ADM_OK ||
+        (err = adm_app_enroll_uri(base, token, uri, sizeof uri)) != ADM_OK) {
+        result = store_fail("enroll create", err);
+        goto out;
+    }
+    if (qr != NULL && (err = write_qr(uri, qr)) != ADM_OK) {
+        fprintf(stderr, "admitctl: %s: %s\n", qr, adm_strerror(err));
+        goto out;
+    }
+    out = json_pack("{s:s, s:I, s:s, s:s, s:I, s:s}", "token", token, "event_id",
+                    (json_int_t)spec.event_id, "gate", spec.gate, "kind",
+                    spec.kind == ADM_DEVICE_RELAY ? "relay" : "gate", "expires_at",
+                    (json_int_t)spec.expires_at, "enroll_uri", uri);
+    if (out != NULL && qr != NULL)
+        json_object_set_new(out, "qr", json_string(qr));
+    print_json(out);
+    result = ADM_CTL_OK;
+out:
+    sodium_memzero(token, sizeof token);
+    adm_store_close(st);
+    return result;
+}
+
+int adm_ctl_enroll(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "create") == 0)
+        return enroll_create(argc - 1, argv + 1);
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+        return fputs(usage_enroll, stdout), ADM_CTL_OK;
+    return fputs(usage_enroll, stderr), ADM_CTL_USAGE;
+}
+
+static int device_list(int argc, char **argv)
+{
+    struct cfg_args ca = {.argc = 1};
+    adm_device_t *devs = NULL;
+    adm_config_t cfg;
+    adm_store_t *st = NULL;
+    int64_t event = 0;
+    size_t n = 0, i;
+    int c, result = ADM_CTL_USAGE;
+    adm_err_t err;
+
+    if ((c = parse_id_command(argc, argv, usage_device, "device list", "event", &ca, &event)) >= 0)
+        return c;
+    if ((result = open_store(&ca, &cfg, &st)) != ADM_CTL_OK)
+        goto out;
+    result = ADM_CTL_FAIL;
+    if ((err = sync_event(st, event)) != ADM_OK ||
+        (err = adm_store_device_list(st, ADM_READ_HINT_PRIMARY, event, &devs, &n)) != ADM_OK) {
+        result = store_fail("device list", err);
+        goto out;
+    }
+    for (i = 0; i < n; i++)
+        print_json(adm_app_device_json(&devs[i]));
+    result = ADM_CTL_OK;
+out:
+    free(devs);
+    adm_store_close(st);
+    return result;
+}
+
+static int device_revoke(int argc, char **argv)
+{
+    static const struct option opts[] = {STORE_OPTIONS, {0}};
+    struct cfg_args ca = {.argc = 1};
+    adm_config_t cfg;
+    adm_store_t *st = NULL;
+    adm_device_t d;
+    const char *id;
+    int c, result = ADM_CTL_USAGE;
+    adm_err_t err;
+
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'h')
+            return fputs(usage_device, stdout), ADM_CTL_OK;
+        if (!cfg_arg(&ca, c, optarg))
+            return fputs(usage_device, stderr), ADM_CTL_USAGE;
+    }
+    if (optind != argc - 1)
+        return fail_usage(usage_device, "device revoke needs one DEVICE_ID");
+    id = argv[optind];
+    if (strlen(id) != ADM_STORE_DEVICE_ID_LEN || strncmp(id, "dv_", 3) != 0 ||
+        strspn(id + 3, "0123456789abcdef") != ADM_STORE_DEVICE_ID_LEN - 3)
+        return fail_usage(usage_device, "bad device id '%s' (dv_ and 16 hex digits)", id);
+    if ((result = open_store(&ca, &cfg, &st)) != ADM_CTL_OK)
+        goto out;
+    result = ADM_CTL_FAIL;
+    if ((err = adm_store_device_revoke(st, id, now_s())) != ADM_OK ||
+        (err = adm_store_device_get(st, id, &d)) != ADM_OK) {
+        result = store_fail(id, err);
+        goto out;
+    }
+    print_json(adm_app_device_json(&d));
+    result = ADM_CTL_OK;
+out:
+    adm_store_close(st);
+    return result;
+}
+
+int adm_ctl_device(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "list") == 0)
+        return device_list(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "revoke") == 0)
+        return device_revoke(argc - 1, argv + 1);
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+        return fputs(usage_device, stdout), ADM_CTL_OK;
+    return fputs(usage_device, stderr), ADM_CTL_USAGE;
+}
+
+/* checkin list / conflicts: every matching scan, page by page. */
+static int checkin_rows(int argc, char **argv, bool conflicts)
+{
+    struct cfg_args ca = {.argc = 1};
+    adm_checkin_query_t q = {.conflicts_only = conflicts, .limit = ADM_STORE_CHECKINS_PAGE_MAX};
+    adm_checkin_t *rows = NULL;
+    adm_config_t cfg;
+    adm_store_t *st = NULL;
+    size_t n = 0, i;
+    int c, result = ADM_CTL_USAGE;
+    adm_err_t err;
+
+    if ((c = parse_id_command(argc, argv, usage_checkin,
+                              conflicts ? "checkin conflicts" : "checkin list", "event", &ca,
+                              &q.event_id)) >= 0)
+        return c;
+    if ((result = open_store(&ca, &cfg, &st)) != ADM_CTL_OK)
+        goto out;
+    result = ADM_CTL_FAIL;
+    if ((err = sync_event(st, q.event_id)) != ADM_OK) {
+        result = store_fail("checkin", err);
+        goto out;
+    }
+    do {
+        if ((err = adm_store_checkins_list(st, ADM_READ_HINT_PRIMARY, &q, &rows, &n)) != ADM_OK) {
+            result = store_fail("checkin", err);
+            goto out;
+        }
+        for (i = 0; i < n; i++)
+            print_json(adm_app_checkin_json(&rows[i]));
+        if (n > 0)
+            q.after_seq = rows[n - 1].seq;
+        free(rows);
+        rows = NULL;
+    } while (n == q.limit);
+    result = ADM_CTL_OK;
+out:
+    free(rows);
+    adm_store_close(st);
+    return result;
+}
+
+static int checkin_stats(int argc, char **argv)
+{
+    struct cfg_args ca = {.argc = 1};
+    adm_checkin_stats_row_t *rows = NULL;
+    adm_checkin_list_t *lists = NULL;
+    adm_config_t cfg;
+    adm_store_t *st = NULL;
+    int64_t event = 0;
+    size_t n = 0, n_lists = 0;
+    int c, result = ADM_CTL_USAGE;
+    adm_err_t err;
+    json_t *doc;
+
+    if ((c = parse_id_command(argc, argv, usage_checkin, "checkin stats", "event", &ca, &event)) >=
+        0)
+        return c;
+    if ((result = open_store(&ca, &cfg, &st)) != ADM_CTL_OK)
+        goto out;
+    result = ADM_CTL_FAIL;
+    if ((err = sync_event(st, event)) != ADM_OK ||
+        (err = adm_store_checkin_stats(st, ADM_READ_HINT_PRIMARY, event, &rows, &n)) != ADM_OK ||
+        (err = adm_store_checkin_list_list(st, ADM_READ_HINT_PRIMARY, event, &lists, &n_lists)) !=
+            ADM_OK) {
+        result = store_fail("checkin stats", err);
+        goto out;
+    }
+    if ((doc = adm_app_checkin_stats_json(event, rows, n, lists, n_lists)) == NULL) {
+        result = store_fail("checkin stats", ADM_ERR_NOMEM);
+        goto out;
+    }
+    print_json(doc);
+    result = ADM_CTL_OK;
+out:
+    free(rows);
+    free(lists);
+    adm_store_close(st);
+    return result;
+}
+
+int adm_ctl_checkin(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "list") == 0)
+        return checkin_rows(argc - 1, argv + 1, false);
+    if (argc >= 2 && strcmp(argv[1], "conflicts") == 0)
+        return checkin_rows(argc - 1, argv + 1, true);
+    if (argc >= 2 && strcmp(argv[1], "stats") == 0)
+        return checkin_stats(argc - 1, argv + 1);
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+        return fputs(usage_checkin, stdout), ADM_CTL_OK;
+    return fputs(usage_checkin, stderr), ADM_CTL_USAGE;
 }

@@ -44,6 +44,12 @@ static const char usage_main[] =
     "  order    list a user's orders\n"
     "  ticket   list an order's tickets, revoke a ticket\n"
     "\n"
+    "Gates and sync (docs/sync.md):\n"
+    "  checkin-list  add or list an event's check-in lists\n"
+    "  enroll        create a one-time enrollment token (and QR) for a device\n"
+    "  device        list an event's devices, revoke a device\n"
+    "  checkin       list scans, conflicts, counts per list and gate\n"
+    "\n"
     "Run 'admitctl COMMAND --help' for a command's options.\n";
 
 static const char usage_keygen[] =
@@ -566,7 +572,9 @@ int main(int argc, char **argv)
                 {"init", adm_ctl_init}, {"user", adm_ctl_user},
                 {"venue", adm_ctl_venue}, {"event", adm_ctl_event},
                 {"type", adm_ctl_type}, {"order", adm_ctl_order},
-                {"ticket", adm_ctl_ticket}};
+                {"ticket", adm_ctl_ticket}, {"checkin-list", adm_ctl_checkin_list},
+                {"enroll", adm_ctl_enroll}, {"device", adm_ctl_device},
+                {"checkin", adm_ctl_checkin}};
     size_t i;
 
     if (argc < 2)

@@ -14,5 +14,9 @@ int adm_ctl_event(int argc, char **argv);
 int adm_ctl_type(int argc, char **argv);
 int adm_ctl_order(int argc, char **argv);
 int adm_ctl_ticket(int argc, char **argv);
+int adm_ctl_checkin_list(int argc, char **argv);
+int adm_ctl_enroll(int argc, char **argv);
+int adm_ctl_device(int argc, char **argv);
+int adm_ctl_checkin(int argc, char **argv);
 
 #endif

@@ -96,7 +96,9 @@ adm_err_t adm_app_routes(adm_app_t *app, adm_http_server_t *srv)
         (result = adm_routes_catalog(app, srv)) != ADM_OK ||
         (result = adm_routes_organiser(app, srv)) != ADM_OK)
         goto out;
-    result = adm_routes_booking(app, srv);
+    if ((result = adm_routes_booking(app, srv)) != ADM_OK)
+        goto out;
+    result = adm_routes_sync(app, srv);
 out:
     return result;
 }

@@ -45,7 +45,7 @@ typedef struct adm_app {
 int64_t adm_app_now(const adm_app_t *app);
 
 /* Registers every /v1 route of admitd on srv (accounts, catalog, organiser,
- * booking, tickets) and, when app->metrics is set, the booking counters in
+ * booking, tickets, sync) and, when app->metrics is set, the booking counters in
  * app->counters. ADM_ERR_NOMEM / ADM_ERR_INVALID_ARG from adm_http_route,
  * the errors of adm_metrics_counter(). */
 adm_err_t adm_app_routes(adm_app_t *app, adm_http_server_t *srv);
@@ -63,6 +63,49 @@ adm_err_t adm_routes_accounts(adm_app_t *app, adm_http_server_t *srv);
 adm_err_t adm_routes_catalog(adm_app_t *app, adm_http_server_t *srv);
 adm_err_t adm_routes_organiser(adm_app_t *app, adm_http_server_t *srv);
 adm_err_t adm_routes_booking(adm_app_t *app, adm_http_server_t *srv);
+adm_err_t adm_routes_sync(adm_app_t *app, adm_http_server_t *srv);
+
+/* New revocations or check-ins of event_id were stored (by a route or an
+ * edge's upstream link): the feeds long-polling on srv for that event
+ * answer now instead of at their next 0.5 s re-check. Thread-safe. */
+void adm_app_sync_notify(adm_http_server_t *srv, int64_t event_id);
+
+/* ---- sync helpers (route-sync.c) ------------------------------------------ */
+
+#define ADM_APP_ENROLL_URI_MAX (ADM_CONFIG_URL_MAX + 64) /* "admit-enroll:<base>#<token>" + NUL */
+
+/* Writes the base URL devices reach this server at into out (cap bytes,
+ * NUL-terminated, no trailing '/'): cfg->public_url, or
+ * "http://<listen>:<port>" when that is empty (IPv6 in brackets). */
+void adm_app_public_url(const adm_config_t *cfg, char *out, size_t cap);
+
+/* Writes "admit-enroll:<base>#<token>" (docs/sync.md §1) into out (cap
+ * bytes). ADM_ERR_TOO_BIG when it does not fit. */
+adm_err_t adm_app_enroll_uri(const char *base, const char *token, char *out, size_t cap);
+
+/* JSON views of sync objects; each returns a new object (NULL when out of
+ * memory). Times are unix seconds; 0 times and ticket ids are null.
+ *   check-in list: {"id","name","reentry","ticket_types","gates"}, plus
+ *     "event_id" and "created" when full (the organiser view);
+ *   device: {"id","event_id","name","gate","kind","created","last_seen",
+ *     "revoked_at"} (the secret hash never leaves the store);
+ *   stored scan: {"seq","nonce","ticket_id","list_id","at","gate","device",
+ *     "uploader","direction","verdict","reason","attention","text_hash",
+ *     "conflict","received_at"};
+ *   counts (GET /v1/events/{id}/checkins/stats): rows from
+ *     adm_store_checkin_stats(), names from the event's lists. */
+json_t *adm_app_checkin_list_json(const adm_checkin_list_t *l, bool full);
+json_t *adm_app_device_json(const adm_device_t *d);
+json_t *adm_app_checkin_json(const adm_checkin_t *c);
+json_t *adm_app_checkin_stats_json(int64_t event_id, const adm_checkin_stats_row_t *rows, size_t n,
+                                   const adm_checkin_list_t *lists, size_t n_lists);
+
+/* ADM_OK when event_id can have devices, lists and scans here: a catalog
+ * event (central), or an event this edge mirrors (app->cfg->mode edge, or
+ * edge true). ADM_ERR_NOT_FOUND when it is not; store errors. The
+ * store-only form serves admitctl. */
+adm_err_t adm_app_sync_event_check(adm_app_t *app, int64_t event_id);
+adm_err_t adm_app_sync_event_store_check(adm_store_t *st, bool edge, int64_t event_id);
 
 /* ---- request helpers (app.c) --------------------------------------------- */
 
@@ -145,6 +188,38 @@ adm_err_t adm_auth_check_password(const char *hash, const char *password);
 #define ADM_AUTH_PASSWORD_MAX 1024
 adm_err_t adm_auth_session_create(adm_app_t *app, int64_t user_id, int64_t ttl_s, char *token,
                                   size_t cap);
+
+/* ---- device authentication (auth.c, docs/sync.md §1) ---------------------
+ * Enrollment tokens and device secrets are ADM_AUTH_TOKEN_BYTES random bytes
+ * as base64url without padding (43 characters); the store keeps only
+ * adm_auth_secret_hash() of the text. */
+
+#define ADM_AUTH_SECRET_TEXT_LEN 43 /* base64url of ADM_AUTH_TOKEN_BYTES, no padding */
+
+/* BLAKE2b-256 of len bytes of text into out. */
+void adm_auth_secret_hash(const char *text, size_t len,
+                          uint8_t out[ADM_STORE_SECRET_HASH_BYTES]);
+
+/* Makes a one-time enrollment token for spec and stores its hash: token
+ * (cap >= ADM_AUTH_TOKEN_MAX) gets the text to hand to the device, wiped on
+ * failure. The caller has checked the event. ADM_ERR_INVALID_ARG, store
+ * errors (a hash collision, ADM_ERR_EXISTS, is retried). */
+adm_err_t adm_auth_enrollment_create(adm_store_t *st, const adm_enrollment_spec_t *spec,
+                                     int64_t now, char *token, size_t cap);
+
+/* Trades an enrollment token for a new device "dv_<16 hex>" named name
+ * (may be NULL or ""): *out gets the device and secret (cap >=
+ * ADM_AUTH_TOKEN_MAX) its new secret, wiped on failure. ADM_ERR_NOT_FOUND
+ * (unknown or malformed token), ADM_ERR_EXPIRED, ADM_ERR_STATE (used), store
+ * errors. */
+adm_err_t adm_auth_device_enroll(adm_store_t *st, const char *token, const char *name,
+                                 int64_t now, adm_device_t *out, char *secret, size_t cap);
+
+/* Authenticates "Authorization: Bearer <device_id>.<secret>" (the hashes
+ * are compared in constant time) into *out. On failure replies itself (401
+ * unauthorized with WWW-Authenticate for a missing, malformed or unknown
+ * credential; 403 device_revoked; 503 store_unavailable) and returns false. */
+bool adm_auth_device(adm_http_req_t *req, adm_app_t *app, adm_device_t *out);
 
 /* ---- idempotent POSTs (idem.c) -------------------------------------------- */
 

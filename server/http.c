@@ -1,7 +1,8 @@
 /* http.c: the libmicrohttpd wrapper behind http.h (server, router, request
  * and reply, per-request arena, access log, request metrics, built-in
- * health/readiness/metrics routes). Not for route handlers of the booking
- * API, and no knowledge of the store beyond a readiness callback. */
+ * health/readiness/metrics routes, long-poll deferral, gzip of large
+ * replies). Not for route handlers of the booking API, and no knowledge of
+ * the store beyond a readiness callback. */
 #include "server/http.h"
 
 #include <arpa/inet.h>
@@ -10,6 +11,7 @@
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -21,6 +23,7 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
+#include <zlib.h>
 
 #define REQ_ARENA_INLINE 2048 /* first arena chunk, inside the request struct */
 #define ARENA_CHUNK 8192      /* later chunks, unless one allocation needs more */
@@ -29,6 +32,8 @@
 #define LOG_PATH_MAX 256      /* path bytes in an access log line */
 #define DISCARD_FACTOR 4      /* oversized chunked bodies: read and drop up to 4x the limit */
 #define ADDR_MAX 256          /* listen address, including the NUL */
+#define GZIP_MIN 1024         /* replies up to this many bytes are never compressed */
+#define DEFER_MAX_MS 60000    /* longest adm_http_defer() */
 
 static const char body_internal[] =
     "{\"error\":\"internal\",\"message\":\"internal server error\"}";
@@ -454,6 +459,14 @@ struct adm_http_req {
     struct header headers[ADM_HTTP_MAX_HEADERS];
     const char *ip;
 
+    /* long-poll (adm_http_defer): the server's deferral heap owns the
+     * request between suspend and resume */
+    unsigned defer_ms;    /* set by adm_http_defer() during the current handler call */
+    bool deferred_once;   /* suspended at least once */
+    uint64_t handler_ns;  /* first handler call, 0 before */
+    uint64_t deadline_ns; /* resume time while suspended */
+    void *userdata;       /* adm_http_set_userdata() */
+
     adm_arena_t arena;
     _Alignas(16) char arena_first[REQ_ARENA_INLINE];
 };
@@ -472,6 +485,19 @@ struct adm_http_server {
     void *ready_ctx;
     atomic_uint active;
     atomic_bool stopping;
+
+    /* deferred (suspended) requests: a binary min-heap by deadline, at most
+     * max_connections entries, guarded by dmu; the timer thread resumes
+     * expired ones, adm_http_server_wake() all of them */
+    pthread_mutex_t dmu;
+    pthread_cond_t dcv; /* CLOCK_MONOTONIC; wakes the timer thread */
+    adm_http_req_t **heap;
+    size_t n_heap, heap_cap;
+    atomic_size_t n_deferred;
+    pthread_t timer;
+    bool timer_running, timer_quit;
+    bool sync_init;
+
     size_t n_routes;
     struct route routes[ADM_HTTP_MAX_ROUTES];
 };
@@ -1160,6 +1186,282 @@ void adm_http_reply_bytes(adm_http_req_t *req, unsigned status, const char *cont
 }
 
 /* ====================================================================== */
+/* Long-poll: deferred requests are suspended connections in a min-heap by
+ * deadline. A suspended connection holds no pool thread; the timer thread
+ * or adm_http_server_wake() resumes it and libmicrohttpd calls on_request
+ * again, which re-runs the handler. Lock order: dmu, then libmicrohttpd's
+ * own locks (MHD_suspend/resume_connection). */
+
+static void heap_swap(adm_http_server_t *srv, size_t i, size_t j)
+{
+    adm_http_req_t *t = srv->heap[i];
+
+    srv->heap[i] = srv->heap[j];
+    srv->heap[j] = t;
+}
+
+static void heap_push(adm_http_server_t *srv, adm_http_req_t *req)
+{
+    size_t i = srv->n_heap++;
+
+    srv->heap[i] = req;
+    while (i > 0 && srv->heap[(i - 1) / 2]->deadline_ns > srv->heap[i]->deadline_ns) {
+        heap_swap(srv, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+}
+
+static adm_http_req_t *heap_pop(adm_http_server_t *srv)
+{
+    adm_http_req_t *top = srv->heap[0];
+    size_t i = 0;
+
+    srv->heap[0] = srv->heap[--srv->n_heap];
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < srv->n_heap && srv->heap[l]->deadline_ns < srv->heap[m]->deadline_ns)
+            m = l;
+        if (r < srv->n_heap && srv->heap[r]->deadline_ns < srv->heap[m]->deadline_ns)
+            m = r;
+        if (m == i)
+            break;
+        heap_swap(srv, i, m);
+        i = m;
+    }
+    return top;
+}
+
+/* Resumes one popped request; it may complete (and be freed) at once. */
+static void resume_locked(adm_http_server_t *srv, adm_http_req_t *req)
+{
+    struct MHD_Connection *conn = req->conn;
+
+    atomic_fetch_sub(&srv->n_deferred, 1);
+    MHD_resume_connection(conn);
+}
+
+/* Resumes every deferred request. */
+static void resume_all(adm_http_server_t *srv)
+{
+    size_t i, n;
+
+    if (atomic_load(&srv->n_deferred) == 0)
+        return;
+    pthread_mutex_lock(&srv->dmu);
+    n = srv->n_heap;
+    srv->n_heap = 0;
+    for (i = 0; i < n; i++)
+        resume_locked(srv, srv->heap[i]);
+    pthread_mutex_unlock(&srv->dmu);
+}
+
+/* Suspends req's connection until its deadline or a wake. False when the
+ * server is stopping (or, defensively, the heap is full): the caller
+ * replies instead. Runs inside on_request, as libmicrohttpd requires. */
+static bool defer_suspend(adm_http_req_t *req, bool *full)
+{
+    adm_http_server_t *srv = req->srv;
+    bool ok = false;
+
+    *full = false;
+    pthread_mutex_lock(&srv->dmu);
+    if (atomic_load(&srv->stopping))
+        goto out;
+    if (srv->n_heap >= srv->heap_cap) {
+        *full = true;
+        goto out;
+    }
+    req->deadline_ns = now_ns() + (uint64_t)req->defer_ms * 1000000ull;
+    req->deferred_once = true;
+    MHD_suspend_connection(req->conn);
+    heap_push(srv, req);
+    atomic_fetch_add(&srv->n_deferred, 1);
+    if (srv->heap[0] == req)
+        pthread_cond_signal(&srv->dcv); /* a new earliest deadline */
+    ok = true;
+out:
+    pthread_mutex_unlock(&srv->dmu);
+    return ok;
+}
+
+static void *timer_main(void *arg)
+{
+    adm_http_server_t *srv = arg;
+
+    pthread_mutex_lock(&srv->dmu);
+    while (!srv->timer_quit) {
+        uint64_t now = now_ns();
+
+        while (srv->n_heap > 0 && srv->heap[0]->deadline_ns <= now)
+            resume_locked(srv, heap_pop(srv));
+        if (srv->n_heap == 0) {
+            pthread_cond_wait(&srv->dcv, &srv->dmu);
+        } else {
+            uint64_t d = srv->heap[0]->deadline_ns;
+            struct timespec ts = {.tv_sec = (time_t)(d / 1000000000ull),
+                                  .tv_nsec = (long)(d % 1000000000ull)};
+            pthread_cond_timedwait(&srv->dcv, &srv->dmu, &ts);
+        }
+    }
+    pthread_mutex_unlock(&srv->dmu);
+    return NULL;
+}
+
+static void timer_stop(adm_http_server_t *srv)
+{
+    if (!srv->timer_running)
+        return;
+    pthread_mutex_lock(&srv->dmu);
+    srv->timer_quit = true;
+    pthread_cond_signal(&srv->dcv);
+    pthread_mutex_unlock(&srv->dmu);
+    pthread_join(srv->timer, NULL);
+    srv->timer_running = false;
+}
+
+adm_err_t adm_http_defer(adm_http_req_t *req, unsigned ms)
+{
+    if (req->replied)
+        return ADM_ERR_STATE;
+    if (ms == 0 || ms > DEFER_MAX_MS)
+        return ADM_ERR_INVALID_ARG;
+    req->defer_ms = ms;
+    return ADM_OK;
+}
+
+uint64_t adm_http_waited_ms(const adm_http_req_t *req)
+{
+    if (req->handler_ns == 0)
+        return 0;
+    return (now_ns() - req->handler_ns) / 1000000ull;
+}
+
+void adm_http_set_userdata(adm_http_req_t *req, void *p)
+{
+    req->userdata = p;
+}
+
+void *adm_http_userdata(const adm_http_req_t *req)
+{
+    return req->userdata;
+}
+
+adm_http_server_t *adm_http_req_server(adm_http_req_t *req)
+{
+    return req->srv;
+}
+
+void adm_http_server_wake(adm_http_server_t *srv)
+{
+    if (srv != NULL)
+        resume_all(srv);
+}
+
+/* ====================================================================== */
+/* gzip */
+
+/* q-value of one Accept-Encoding element's parameters: false for q=0
+ * (0, 0., 0.0, 0.00, 0.000), true otherwise. params points after the
+ * coding name, n bytes. */
+static bool q_nonzero(const char *params, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n) {
+        while (i < n && (params[i] == ';' || params[i] == ' ' || params[i] == '\t'))
+            i++;
+        if (i + 1 < n && (params[i] == 'q' || params[i] == 'Q') && params[i + 1] == '=') {
+            i += 2;
+            if (i < n && params[i] == '0') {
+                i++;
+                if (i < n && params[i] == '.')
+                    i++;
+                while (i < n && params[i] == '0')
+                    i++;
+                while (i < n && (params[i] == ' ' || params[i] == '\t'))
+                    i++;
+                return !(i == n || params[i] == ';');
+            }
+            return true;
+        }
+        while (i < n && params[i] != ';')
+            i++;
+    }
+    return true;
+}
+
+/* True when an Accept-Encoding value allows gzip: "gzip" (or "x-gzip")
+ * with a non-zero q, or else "*" with a non-zero q. */
+static bool accepts_gzip(const char *ae)
+{
+    int gzip = -1, star = -1; /* -1 absent, 0 refused, 1 accepted */
+    const char *p = ae;
+
+    while (p != NULL && *p != '\0') {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p), nlen;
+
+        while (len > 0 && (*p == ' ' || *p == '\t')) {
+            p++;
+            len--;
+        }
+        nlen = strcspn(p, ";, \t");
+        if (nlen > len)
+            nlen = len;
+        if ((nlen == 4 && strncasecmp(p, "gzip", 4) == 0) ||
+            (nlen == 6 && strncasecmp(p, "x-gzip", 6) == 0))
+            gzip = q_nonzero(p + nlen, len - nlen) ? 1 : (gzip == 1 ? 1 : 0);
+        else if (nlen == 1 && p[0] == '*')
+            star = q_nonzero(p + nlen, len - nlen) ? 1 : 0;
+        p = end ? end + 1 : NULL;
+    }
+    return gzip >= 0 ? gzip == 1 : star == 1;
+}
+
+/* Media types that are compressed already. */
+static bool compressed_type(const char *ctype)
+{
+    return ctype != NULL && strncasecmp(ctype, "image/", 6) == 0 &&
+           strncasecmp(ctype, "image/svg", 9) != 0;
+}
+
+/* Replaces the reply body by its gzip when that is smaller. False when the
+ * body stays as it is (compression failed or did not help). */
+static bool gzip_reply(adm_http_req_t *req)
+{
+    z_stream zs;
+    uLong bound;
+    unsigned char *out = NULL;
+    bool ok = false;
+
+    if (req->rlen > UINT_MAX / 2)
+        return false;
+    memset(&zs, 0, sizeof zs);
+    if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return false;
+    bound = deflateBound(&zs, (uLong)req->rlen);
+    if ((out = malloc(bound)) == NULL)
+        goto out;
+    zs.next_in = (Bytef *)req->rbody;
+    zs.avail_in = (uInt)req->rlen;
+    zs.next_out = out;
+    zs.avail_out = (uInt)bound;
+    if (deflate(&zs, Z_FINISH) != Z_STREAM_END || zs.total_out >= req->rlen)
+        goto out;
+    if (req->rmem == ADM_HTTP_TAKE)
+        free(req->rbody);
+    req->rbody = out;
+    req->rlen = zs.total_out;
+    req->rmem = ADM_HTTP_TAKE;
+    out = NULL;
+    ok = true;
+out:
+    deflateEnd(&zs);
+    free(out);
+    return ok;
+}
+
+/* ====================================================================== */
 /* libmicrohttpd callbacks */
 
 static const char *method_label(const char *m)
@@ -1212,16 +1514,37 @@ static void record(adm_http_req_t *req)
     access_log(req, req->status, req->rlen, NULL);
 }
 
+/* True when the handler set response header name. */
+static bool has_header(const adm_http_req_t *req, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < req->n_headers; i++)
+        if (strcasecmp(req->headers[i].name, name) == 0)
+            return true;
+    return false;
+}
+
 /* Builds the response from the stored reply and queues it. */
 static enum MHD_Result respond(adm_http_req_t *req, bool close)
 {
     adm_http_server_t *srv = req->srv;
     struct MHD_Response *resp;
     enum MHD_Result ret = MHD_NO;
+    bool vary = false, gzipped = false;
     size_t i;
 
     if (!req->replied)
         reply_internal(req);
+    /* large replies: Vary always, gzip when the client takes it (HEAD too,
+     * so its headers match GET's) */
+    if (req->rlen > GZIP_MIN && req->status >= 200 && req->status != 204 && req->status != 304 &&
+        !compressed_type(req->ctype)) {
+        const char *ae = adm_http_header(req, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+        vary = true;
+        if (ae != NULL && accepts_gzip(ae) && !has_header(req, MHD_HTTP_HEADER_CONTENT_ENCODING))
+            gzipped = gzip_reply(req);
+    }
     resp = MHD_create_response_from_buffer(req->rlen, req->rbody,
                                            req->rmem == ADM_HTTP_TAKE ? MHD_RESPMEM_MUST_FREE
                                                                       : MHD_RESPMEM_PERSISTENT);
@@ -1237,6 +1560,11 @@ static enum MHD_Result respond(adm_http_req_t *req, bool close)
         if (MHD_add_response_header(resp, req->headers[i].name, req->headers[i].value) != MHD_YES)
             adm_log(ADM_LOG_WARN, "route %s: header %s refused", req->route_label,
                     req->headers[i].name);
+    if (gzipped &&
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip") != MHD_YES)
+        goto out;
+    if (vary && !has_header(req, MHD_HTTP_HEADER_VARY))
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING);
     if (close || atomic_load(&srv->stopping))
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     ret = MHD_queue_response(req->conn, req->status, resp);
@@ -1338,6 +1666,13 @@ static enum MHD_Result first_call(adm_http_req_t *req)
     return MHD_YES;
 }
 
+/* 503 for a deferred request the server will not resume any more. */
+static void shutting_down(adm_http_req_t *req)
+{
+    (void)adm_http_set_header(req, "Retry-After", "1");
+    adm_http_reply_error(req, 503, "shutting_down", "the server is shutting down; retry");
+}
+
 static enum MHD_Result last_call(adm_http_req_t *req)
 {
     if (req->too_large) {
@@ -1359,7 +1694,26 @@ static enum MHD_Result last_call(adm_http_req_t *req)
         }
         return respond(req, false);
     }
+    if (req->deferred_once && atomic_load(&req->srv->stopping)) {
+        shutting_down(req);
+        return respond(req, true);
+    }
+    if (req->handler_ns == 0)
+        req->handler_ns = now_ns();
+    req->defer_ms = 0;
     req->route->fn(req, req->route->ctx);
+    if (!req->replied && req->defer_ms > 0) {
+        bool full;
+        if (defer_suspend(req, &full))
+            return MHD_YES; /* on_request runs again when resumed */
+        if (full) {
+            (void)adm_http_set_header(req, "Retry-After", "1");
+            adm_http_reply_error(req, 503, "busy", "too many requests are waiting; retry");
+        } else {
+            shutting_down(req);
+        }
+        return respond(req, true);
+    }
     if (!req->replied) {
         adm_log(ADM_LOG_ERROR, "route %s returned without replying", req->route_label);
         reply_internal(req);
@@ -1523,6 +1877,36 @@ void adm_http_server_config_init(adm_http_server_config_t *cfg)
     cfg->metrics = NULL;
 }
 
+/* The deferral heap (one slot per possible connection) and its lock and
+ * condition variable (on CLOCK_MONOTONIC, like now_ns()). */
+static adm_err_t deferral_init(adm_http_server_t *srv)
+{
+    adm_err_t result = ADM_ERR_NOMEM;
+    pthread_condattr_t ca;
+    bool ca_init = false, mu_init = false;
+
+    srv->heap_cap = srv->cfg.max_connections;
+    if ((srv->heap = calloc(srv->heap_cap, sizeof *srv->heap)) == NULL)
+        goto out;
+    if (pthread_condattr_init(&ca) != 0)
+        goto out;
+    ca_init = true;
+    if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+        pthread_mutex_init(&srv->dmu, NULL) != 0)
+        goto out;
+    mu_init = true;
+    if (pthread_cond_init(&srv->dcv, &ca) != 0)
+        goto out;
+    srv->sync_init = true;
+    result = ADM_OK;
+out:
+    if (result != ADM_OK && mu_init)
+        pthread_mutex_destroy(&srv->dmu);
+    if (ca_init)
+        pthread_condattr_destroy(&ca);
+    return result;
+}
+
 adm_err_t adm_http_server_new(const adm_http_server_config_t *cfg, adm_http_server_t **out)
 {
     static const char *const req_labels[] = {"route", "method", "status"};
@@ -1548,6 +1932,10 @@ adm_err_t adm_http_server_new(const adm_http_server_config_t *cfg, adm_http_serv
     srv->cfg.listen_addr = srv->listen_addr;
     atomic_init(&srv->active, 0);
     atomic_init(&srv->stopping, false);
+    atomic_init(&srv->n_deferred, 0);
+    result = deferral_init(srv);
+    if (result != ADM_OK)
+        goto out;
     srv->metrics = cfg->metrics;
     if (srv->metrics == NULL) {
         result = adm_metrics_new(&srv->metrics);
@@ -1635,8 +2023,10 @@ adm_err_t adm_http_server_start(adm_http_server_t *srv, char *errbuf, size_t err
 {
     adm_err_t result = ADM_OK;
     const union MHD_DaemonInfo *info;
+    /* ITC: needed by MHD_quiesce_daemon with a pool, and so that a resumed
+     * connection is processed at once */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-                     MHD_USE_ITC; /* ITC: needed by MHD_quiesce_daemon with a pool */
+                     MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
     int fd = -1, mhd_fd = -1, family = AF_INET;
 
     if (srv == NULL) {
@@ -1678,6 +2068,15 @@ adm_err_t adm_http_server_start(adm_http_server_t *srv, char *errbuf, size_t err
         result = ADM_ERR_LISTEN;
         goto out;
     }
+    srv->timer_quit = false;
+    if (pthread_create(&srv->timer, NULL, timer_main, srv) != 0) {
+        set_err(errbuf, errlen, "cannot start the long-poll timer thread");
+        MHD_stop_daemon(srv->daemon);
+        srv->daemon = NULL;
+        result = ADM_ERR_LISTEN;
+        goto out;
+    }
+    srv->timer_running = true;
     srv->started = true;
     info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = info != NULL ? info->port : 0;
@@ -1727,6 +2126,9 @@ adm_err_t adm_http_server_stop(adm_http_server_t *srv)
     lfd = MHD_quiesce_daemon(srv->daemon);
     if (lfd != MHD_INVALID_SOCKET)
         close(lfd);
+    /* deferred requests come back and get 503; no new ones are suspended
+     * (defer_suspend checks stopping under the same lock) */
+    resume_all(srv);
     deadline = now_ns() + (uint64_t)srv->cfg.shutdown_timeout_ms * 1000000ull;
     while (atomic_load(&srv->active) > 0 && now_ns() < deadline) {
         struct timespec ts = {0, 5 * 1000 * 1000};
@@ -1737,6 +2139,8 @@ adm_err_t adm_http_server_stop(adm_http_server_t *srv)
                 atomic_load(&srv->active), srv->cfg.shutdown_timeout_ms);
         result = ADM_ERR_HTTP_SHUTDOWN_TIMEOUT;
     }
+    resume_all(srv); /* libmicrohttpd must not be stopped with suspended connections */
+    timer_stop(srv);
     MHD_stop_daemon(srv->daemon);
     srv->daemon = NULL;
     srv->started = false;
@@ -1751,5 +2155,10 @@ void adm_http_server_free(adm_http_server_t *srv)
     adm_http_server_stop(srv);
     if (srv->own_metrics)
         adm_metrics_free(srv->metrics);
+    if (srv->sync_init) {
+        pthread_cond_destroy(&srv->dcv);
+        pthread_mutex_destroy(&srv->dmu);
+    }
+    free(srv->heap);
     free(srv);
 }

@@ -181,12 +181,20 @@ bool adm_http_replied(const adm_http_req_t *req);
  * and the handler is called again with the same request (same arena,
  * accessors and body) after adm_http_server_wake() or ms milliseconds,
  * whichever comes first. It may then reply or defer again. Deferred
- * requests are resumed with a reply of 503 when the server stops.
+ * requests are resumed with a reply of 503 {"error":"shutting_down"}
+ * (Retry-After: 1) when the server stops, without calling the handler.
+ * A request deferred when the server is stopping gets that reply at once.
  * ADM_ERR_STATE after a reply, ADM_ERR_INVALID_ARG for ms 0 or over 60000. */
 adm_err_t adm_http_defer(adm_http_req_t *req, unsigned ms);
 
 /* Milliseconds since the handler was first called for this request. */
 uint64_t adm_http_waited_ms(const adm_http_req_t *req);
+
+/* A handler's own pointer that survives deferrals (NULL on the first
+ * call), e.g. arena memory with what the first call parsed. Borrowed: the
+ * server never frees it. */
+void adm_http_set_userdata(adm_http_req_t *req, void *p);
+void *adm_http_userdata(const adm_http_req_t *req);
 
 /* The server running the request (to wake it from a handler). */
 adm_http_server_t *adm_http_req_server(adm_http_req_t *req);
@@ -197,7 +205,10 @@ void adm_http_server_wake(adm_http_server_t *srv);
 
 /* Replies larger than 1 KiB are sent gzip-compressed (Content-Encoding:
  * gzip, Vary: Accept-Encoding) when the request's Accept-Encoding allows
- * gzip. */
+ * gzip ("gzip" or "*" without q=0), unless the handler set its own
+ * Content-Encoding, the media type is an already compressed image, or
+ * compression does not make it smaller. HEAD gets the same headers as GET.
+ * Every reply over 1 KiB carries Vary: Accept-Encoding. */
 
 /* ------------------------------------------------------------------ */
 /* Server. */

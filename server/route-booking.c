@@ -792,6 +792,8 @@ static void orders_refund(adm_http_req_t *req, void *ctx)
     if (rc == ADM_OK &&
         (rc = adm_store_order_refund(app->store, id, adm_app_now(app), &revoked)) == ADM_OK) {
         adm_app_count_order(app, "refunded", 1);
+        for (size_t i = 0; i < order->n_items; i++) /* gates see the revocations now */
+            adm_app_sync_notify(adm_http_req_server(req), order->items[i].event_id);
         rc = order_body(app, 0, id, &body);
     }
     if (rc == ADM_OK && json_object_set_new(body, "revoked", json_integer((json_int_t)revoked)))
@@ -919,6 +921,8 @@ static void tickets_revoke(adm_http_req_t *req, void *ctx)
     rc = adm_store_ticket_revoke(app->store, id, adm_app_now(app), &seq);
     if (rc == ADM_OK)
         rc = adm_store_ticket_get(app->store, ADM_READ_HINT_PRIMARY, id, &t);
+    if (rc == ADM_OK) /* gates following the event's feed see the revocation now */
+        adm_app_sync_notify(adm_http_req_server(req), t.event_id);
     if (rc != ADM_OK) {
         reply_err(req, app, idem, rc, ADM_ERR_STATE, 409, "invalid_state",
                   "the ticket is already revoked");

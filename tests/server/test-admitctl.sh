@@ -1,11 +1,16 @@
 #!/bin/bash
 # test-admitctl.sh: drives the real admitctl binary through keys, issuing,
 # QR rendering and verification, including rotation, retirement, tampering
-# and every usage error. Needs ADMIT_BUILDDIR (set by meson test) and jq.
+# and every usage error; then the sync commands on a database (check-in
+# lists, enrollment tokens and their QR codes, devices, scans, conflicts,
+# counts), with a real admitd for the device side. Needs ADMIT_BUILDDIR (set
+# by meson test), jq and curl.
 set -u
 ctl="$ADMIT_BUILDDIR/server/admitctl"
 tmp=$(mktemp -d /tmp/admit-ctl-test.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
+admitd="$ADMIT_BUILDDIR/server/admitd"
+pid=""
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 fails=0
 
 check() { # check NAME EXPECTED_STATUS CMD...
@@ -128,6 +133,107 @@ check "new token valid after retire" 0 "$ctl" verify --pub "$tmp/keys/keys.json"
 check "issue with retired kid" 1 "$ctl" issue --key "$tmp/keys" --kid "$kid1" --event 42 --ticket 1004 --type 3
 check "retire unknown" 1 "$ctl" retire --dir "$tmp/keys" 01234567
 check "retire bad kid" 2 "$ctl" retire --dir "$tmp/keys" xyz
+
+# ---- sync commands on a database ------------------------------------------------
+db=(--sqlite "$tmp/admit.db")
+printf 'organiser-secret\n' > "$tmp/org.pw"
+"$ctl" init "${db[@]}" --organiser org@test.example --password-file "$tmp/org.pw" >/dev/null
+venue=$("$ctl" venue add "${db[@]}" --name Hall --city Kuching)
+now=$(date +%s)
+event=$("$ctl" event add "${db[@]}" --venue "$venue" --title Gala --start $((now + 3600)) --end $((now + 7200)) --on-sale)
+ga=$("$ctl" type add "${db[@]}" --event "$event" --name GA --price 0 --currency MYR --capacity 10)
+vip=$("$ctl" type add "${db[@]}" --event "$event" --name VIP --price 0 --currency MYR --capacity 10)
+for c in checkin-list enroll device checkin; do
+    check "$c --help" 0 "$ctl" $c --help
+    grep -q "usage: admitctl $c" "$tmp/out" || { echo "FAIL $c --help text"; fails=$((fails + 1)); }
+    check "$c without a subcommand" 2 "$ctl" $c
+done
+
+check "checkin-list add" 0 "$ctl" checkin-list add "${db[@]}" --event "$event" --name Main \
+    --reentry once --types "$ga,$vip" --gates North,South
+expect "list fields" ".id > 0 and .event_id == $event and .name == \"Main\" and .reentry == \"once\" and .ticket_types == [$ga, $vip] and .gates == [\"North\", \"South\"]"
+main=$(jq -r .id "$tmp/out")
+check "checkin-list add, every type, any gate" 0 "$ctl" checkin-list add "${db[@]}" --event "$event" --name Lounge --reentry after_exit
+expect "empty types and gates" '.ticket_types == [] and .gates == [] and .reentry == "after_exit"'
+check "checkin-list list" 0 "$ctl" checkin-list list "${db[@]}" --event "$event"
+[ "$(wc -l < "$tmp/out")" = 2 ] || { echo "FAIL two lists listed"; fails=$((fails + 1)); }
+check "checkin-list add bad reentry" 2 "$ctl" checkin-list add "${db[@]}" --event "$event" --name X --reentry twice
+check "checkin-list add no name" 2 "$ctl" checkin-list add "${db[@]}" --event "$event" --reentry once
+check "checkin-list add bad types" 2 "$ctl" checkin-list add "${db[@]}" --event "$event" --name X --reentry once --types 1,,2
+check "checkin-list add duplicate gate" 2 "$ctl" checkin-list add "${db[@]}" --event "$event" --name X --reentry once --gates A,A
+check "checkin-list add foreign type" 1 "$ctl" checkin-list add "${db[@]}" --event "$event" --name X --reentry once --types 999999
+check "checkin-list add unknown event" 1 "$ctl" checkin-list add "${db[@]}" --event 999999 --name X --reentry once
+check "checkin-list list unknown event" 1 "$ctl" checkin-list list "${db[@]}" --event 999999
+
+check "enroll create" 0 "$ctl" enroll create "${db[@]}" --event "$event" --gate North
+expect "enroll fields" ".event_id == $event and .gate == \"North\" and .kind == \"gate\" and (.token | length) == 43 and .enroll_uri == \"admit-enroll:http://127.0.0.1:8080#\" + .token and .expires_at >= $now + 86400"
+check "enroll create relay, short ttl, public URL, PNG" 0 "$ctl" enroll create "${db[@]}" --event "$event" \
+    --gate Venue --relay --ttl 60 --public-url https://tickets.example.org/ --qr "$tmp/enroll.png"
+expect "relay fields" ".kind == \"relay\" and (.enroll_uri | startswith(\"admit-enroll:https://tickets.example.org#\")) and .qr == \"$tmp/enroll.png\" and .expires_at <= $(date +%s) + 61"
+[ "$(stat -c %a "$tmp/enroll.png")" = 600 ] || { echo "FAIL enrollment QR mode"; fails=$((fails + 1)); }
+check "enrollment QR decodes (not a ticket)" 1 "$ctl" verify --pub "$tmp/keys/keys.json" --image "$tmp/enroll.png"
+expect "QR holds the URI" '.reason == "bad_prefix"'
+check "enroll create SVG" 0 "$ctl" enroll create "${db[@]}" --event "$event" --gate South --qr "$tmp/enroll.svg"
+grep -q '<svg' "$tmp/enroll.svg" || { echo "FAIL enrollment SVG"; fails=$((fails + 1)); }
+check "enroll create unknown event" 1 "$ctl" enroll create "${db[@]}" --event 999999 --gate North
+check "enroll create no gate" 2 "$ctl" enroll create "${db[@]}" --event "$event"
+check "enroll create bad ttl" 2 "$ctl" enroll create "${db[@]}" --event "$event" --gate N --ttl 59
+check "enroll create bad QR name" 2 "$ctl" enroll create "${db[@]}" --event "$event" --gate N --qr "$tmp/x.gif"
+
+check "device list, none yet" 0 "$ctl" device list "${db[@]}" --event "$event"
+[ -s "$tmp/out" ] && { echo "FAIL no devices expected"; fails=$((fails + 1)); }
+check "device revoke unknown" 1 "$ctl" device revoke "${db[@]}" dv_0123456789abcdef
+check "device revoke bad id" 2 "$ctl" device revoke "${db[@]}" 42
+check "checkin list, none yet" 0 "$ctl" checkin list "${db[@]}" --event "$event"
+check "checkin stats unknown event" 1 "$ctl" checkin stats "${db[@]}" --event 999999
+
+# devices enroll and upload through a real admitd on the same database
+"$admitd" "${db[@]}" --port 0 --access-log false > "$tmp/admitd.out" 2>"$tmp/admitd.err" &
+pid=$!
+for _ in $(seq 1 100); do grep -q 'listening on' "$tmp/admitd.out" && break; sleep 0.05; done
+port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/admitd.out")
+[ -n "$port" ] || { echo "FAIL admitd did not start: $(cat "$tmp/admitd.err")"; fails=$((fails + 1)); }
+base="http://127.0.0.1:$port"
+device() { # device GATE: enrolls, "<id>.<secret>" on stdout
+    local t; t=$("$ctl" enroll create "${db[@]}" --event "$event" --gate "$1" | jq -r .token)
+    curl -s -X POST -H 'Content-Type: application/json' --data-binary "{\"token\":\"$t\",\"name\":\"$1 handheld\"}" \
+        "$base/v1/devices/enroll" | jq -r '.device_id + "." + .secret'
+}
+upload() { # upload CRED NONCE TICKET AT GATE VERDICT
+    local dev=${1%%.*}
+    curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $1" -H 'Content-Type: application/json' \
+        --data-binary "{\"checkins\":[{\"nonce\":\"$2\",\"device\":\"$dev\",\"ticket_id\":$3,\"list_id\":$main,\"at\":$4,\"gate\":\"$5\",\"direction\":\"entry\",\"verdict\":\"$6\",\"reason\":\"$6\"}]}" \
+        "$base/v1/sync/checkins"
+}
+north=$(device North); south=$(device South)
+[[ "$north" =~ ^dv_[0-9a-f]{16}\. ]] || { echo "FAIL device enrollment '$north'"; fails=$((fails + 1)); }
+[ "$(upload "$north" 0123456789abcdef0123456789abcd01 777 $((now + 10)) North accept)" = 200 ] || { echo "FAIL upload north"; fails=$((fails + 1)); }
+[ "$(upload "$south" 0123456789abcdef0123456789abcd02 777 $((now + 20)) South accept)" = 200 ] || { echo "FAIL upload south"; fails=$((fails + 1)); }
+[ "$(upload "$south" 0123456789abcdef0123456789abcd03 888 $((now + 30)) South revoked)" = 200 ] || { echo "FAIL upload refused"; fails=$((fails + 1)); }
+
+check "device list" 0 "$ctl" device list "${db[@]}" --event "$event"
+[ "$(wc -l < "$tmp/out")" = 2 ] || { echo "FAIL two devices listed"; fails=$((fails + 1)); }
+jq -e -s 'map(select(.gate == "North")) | length == 1 and .[0].name == "North handheld" and .[0].kind == "gate" and .[0].last_seen != null and .[0].revoked_at == null' "$tmp/out" >/dev/null ||
+    { echo "FAIL device list fields: $(cat "$tmp/out")"; fails=$((fails + 1)); }
+check "checkin list" 0 "$ctl" checkin list "${db[@]}" --event "$event"
+jq -e -s 'length == 3 and .[0].ticket_id == 777 and .[0].conflict == false and .[1].conflict == true and .[2].verdict == "revoked"' "$tmp/out" >/dev/null ||
+    { echo "FAIL checkin list: $(cat "$tmp/out")"; fails=$((fails + 1)); }
+check "checkin conflicts" 0 "$ctl" checkin conflicts "${db[@]}" --event "$event"
+jq -e -s 'length == 1 and .[0].gate == "South" and .[0].ticket_id == 777' "$tmp/out" >/dev/null ||
+    { echo "FAIL checkin conflicts: $(cat "$tmp/out")"; fails=$((fails + 1)); }
+check "checkin stats" 0 "$ctl" checkin stats "${db[@]}" --event "$event"
+expect "stats figures" ".event_id == $event and .lists[0].list_id == $main and .lists[0].name == \"Main\" and .lists[0].admitted == 2 and .lists[0].conflicts == 1 and .lists[0].inside == 1 and .lists[0].refused.revoked == 1 and (.lists[0].gates | length) == 2 and .totals.admitted == 2"
+
+dev=${north%%.*}
+check "device revoke" 0 "$ctl" device revoke "${db[@]}" "$dev"
+expect "revoked" ".id == \"$dev\" and .revoked_at > 0"
+at=$(jq -r .revoked_at "$tmp/out")
+check "device revoke again" 0 "$ctl" device revoke "${db[@]}" "$dev"
+expect "revocation time kept" ".revoked_at == $at"
+code=$(curl -s -o "$tmp/out" -w '%{http_code}' -H "Authorization: Bearer $north" "$base/v1/sync")
+[ "$code" = 403 ] && jq -e '.error == "device_revoked"' "$tmp/out" >/dev/null && echo "ok   revoked device refused" ||
+    { echo "FAIL revoked device got $code"; fails=$((fails + 1)); }
+kill "$pid"; wait "$pid" 2>/dev/null; pid=""
 
 echo "$fails failure(s)"
 [ "$fails" -eq 0 ]

@@ -1,6 +1,7 @@
 /* test-http.c: tests server/http.c and server/metrics.c in-process: test
  * routes on 127.0.0.1, ephemeral ports, libcurl as the client. No store.
- * Never asserts timings: slow handlers only order events. */
+ * Never asserts timings: slow handlers only order events, and long-poll
+ * tests check which path (wake, timer, stop) answered, not how fast. */
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -10,6 +11,7 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <zlib.h>
 
 #include "server/http.h"
 #include "server/metrics.h"
@@ -21,6 +23,7 @@
 static adm_http_server_t *srv;
 static uint16_t port;
 static atomic_bool ready_flag;
+static const char *extra_header; /* one more request header line, or NULL */
 
 /* ---------------------------------------------------------------------- */
 /* client */
@@ -123,6 +126,8 @@ static void request_on(CURL *c, uint16_t p, const char *method, const char *path
         snprintf(ct, sizeof ct, "Content-Type: %s", ctype);
         hdrs = curl_slist_append(hdrs, ct);
     }
+    if (extra_header != NULL)
+        hdrs = curl_slist_append(hdrs, extra_header);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST,
                      strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 ||
@@ -317,6 +322,90 @@ static void h_slow(adm_http_req_t *req, void *ctx)
     atomic_store(&slow_finished, true);
 }
 
+
+/* ---- long-poll and gzip handlers ---- */
+
+static atomic_uint parked;      /* requests that reached their first deferral */
+static atomic_bool park_release; /* h_park replies once this is set */
+
+/* Counts the calls of one request in its arena (userdata). */
+static unsigned count_call(adm_http_req_t *req)
+{
+    unsigned *calls = adm_http_userdata(req);
+
+    if (calls == NULL) {
+        calls = adm_arena_alloc(adm_http_arena(req), sizeof *calls);
+        if (calls == NULL)
+            abort();
+        *calls = 0;
+        adm_http_set_userdata(req, calls);
+    }
+    return ++*calls;
+}
+
+/* /v1/defer?ms=N: defers N ms once, then replies how it came back. */
+static void h_defer(adm_http_req_t *req, void *ctx)
+{
+    long long ms;
+    unsigned calls = count_call(req);
+
+    if (!adm_http_query_int(req, "ms", 100, 1, 60000, &ms))
+        return;
+    if (calls == 1) {
+        CHECK_ERR(adm_http_defer(req, 0), ADM_ERR_INVALID_ARG);
+        CHECK_ERR(adm_http_defer(req, 60001), ADM_ERR_INVALID_ARG);
+        CHECK(adm_http_req_server(req) != NULL);
+        CHECK_ERR(adm_http_defer(req, (unsigned)ms), ADM_OK);
+        atomic_fetch_add(&parked, 1);
+        return;
+    }
+    adm_http_reply_json(req, 200,
+                        json_pack("{s:i, s:I}", "calls", (int)calls, "waited",
+                                  (json_int_t)adm_http_waited_ms(req)));
+    CHECK_ERR(adm_http_defer(req, 10), ADM_ERR_STATE); /* after the reply */
+}
+
+/* /v1/park: defers 30 s at a time until park_release, then replies. */
+static void h_park(adm_http_req_t *req, void *ctx)
+{
+    unsigned calls = count_call(req);
+
+    if (calls == 1)
+        atomic_fetch_add(&parked, 1);
+    if (!atomic_load(&park_release)) {
+        CHECK_ERR(adm_http_defer(req, 30000), ADM_OK);
+        return;
+    }
+    adm_http_reply_json(req, 200, json_pack("{s:s, s:i}", "park", "released", "calls", (int)calls));
+}
+
+/* /v1/big?n=N: a JSON document of about N bytes (compressible). */
+static void h_big(adm_http_req_t *req, void *ctx)
+{
+    long long n;
+    char *text;
+    json_t *body;
+
+    if (!adm_http_query_int(req, "n", 5000, 1, 1 << 20, &n))
+        return;
+    text = adm_arena_alloc(adm_http_arena(req), (size_t)n + 1);
+    if (text == NULL)
+        abort();
+    for (long long i = 0; i < n; i++)
+        text[i] = (char)('a' + (i * 7 + i / 13) % 26);
+    text[n] = '\0';
+    body = json_pack("{s:s}", "text", text);
+    adm_http_reply_json(req, 200, body);
+}
+
+/* /v1/png: 4 KiB of "image/png" (never compressed). */
+static void h_png(adm_http_req_t *req, void *ctx)
+{
+    static char zeros[4096];
+
+    adm_http_reply_bytes(req, 200, "image/png", zeros, sizeof zeros, ADM_HTTP_STATIC);
+}
+
 static bool ready_cb(void *ctx)
 {
     return atomic_load((atomic_bool *)ctx);
@@ -355,6 +444,10 @@ static adm_http_server_t *start_server(unsigned threads, bool access_log)
     CHECK_ERR(adm_http_route(s, "GET", "/v1/headers", h_headers, NULL, "headers"), ADM_OK);
     CHECK_ERR(adm_http_route(s, "GET", "/v1/conc", h_conc, NULL, "conc"), ADM_OK);
     CHECK_ERR(adm_http_route(s, "GET", "/v1/slow", h_slow, NULL, "slow"), ADM_OK);
+    CHECK_ERR(adm_http_route(s, "GET", "/v1/defer", h_defer, NULL, "defer"), ADM_OK);
+    CHECK_ERR(adm_http_route(s, "GET", "/v1/park", h_park, NULL, "park"), ADM_OK);
+    CHECK_ERR(adm_http_route(s, "GET", "/v1/big", h_big, NULL, "big"), ADM_OK);
+    CHECK_ERR(adm_http_route(s, "GET", "/v1/png", h_png, NULL, "png"), ADM_OK);
     CHECK_ERR(adm_http_server_start(s, err, sizeof err), ADM_OK);
     CHECK(adm_http_server_port(s) != 0);
     return s;
@@ -995,6 +1088,303 @@ static void test_graceful_stop(void)
     resp_reset(&sc.r);
 }
 
+
+/* ---------------------------------------------------------------------- */
+/* long-poll */
+
+static long json_int_member(const char *text, const char *key)
+{
+    json_t *j = json_loads(text, 0, NULL);
+    long v = (long)json_integer_value(json_object_get(j, key));
+
+    json_decref(j);
+    return v;
+}
+
+static void wait_parked(unsigned n)
+{
+    for (int i = 0; i < 30000 && atomic_load(&parked) < n; i++)
+        sleep_ms(1);
+    CHECK(atomic_load(&parked) >= n);
+}
+
+struct bg_req {
+    uint16_t port;
+    const char *path;
+    struct resp r;
+};
+
+static void *bg_request(void *arg)
+{
+    struct bg_req *b = arg;
+    CURL *c = curl_easy_init();
+
+    if (c != NULL)
+        request_on(c, b->port, "GET", b->path, NULL, NULL, 0, &b->r);
+    curl_easy_cleanup(c);
+    return NULL;
+}
+
+/* A deferral with a long timer comes back at once on a wake. */
+static void test_defer_wake(void)
+{
+    struct bg_req b = {port, "/v1/defer?ms=60000", {0}};
+    pthread_t t;
+
+    atomic_store(&parked, 0);
+    CHECK_INT(pthread_create(&t, NULL, bg_request, &b), 0);
+    wait_parked(1);
+    /* the request may still be between its handler and the suspension:
+     * wake until it answers (each wake is cheap) */
+    for (int i = 0; i < 3000 && adm_http_server_active(srv) > 0; i++) {
+        adm_http_server_wake(srv);
+        sleep_ms(10);
+    }
+    pthread_join(t, NULL);
+    CHECK_INT(b.r.status, 200);
+    CHECK_INT(json_int_member(b.r.body, "calls"), 2);
+    CHECK(json_int_member(b.r.body, "waited") < 60000); /* the wake, not the timer */
+    resp_reset(&b.r);
+    adm_http_server_wake(srv); /* nothing waits: a no-op */
+}
+
+/* Without a wake, the timer re-calls the handler after the deferral. */
+static void test_defer_timeout(void)
+{
+    struct resp r = {0};
+
+    request("GET", "/v1/defer?ms=150", NULL, NULL, 0, &r);
+    CHECK_INT(r.status, 200);
+    CHECK_INT(json_int_member(r.body, "calls"), 2);
+    CHECK(json_int_member(r.body, "waited") >= 150);
+    resp_reset(&r);
+}
+
+/* 200 deferred requests on a 2-thread server hold no thread: other requests
+ * are answered meanwhile, and a wake releases them all. */
+static void test_defer_many(void)
+{
+    enum { N = 200 };
+    adm_http_server_t *s = start_server(2, false);
+    uint16_t p = adm_http_server_port(s);
+    CURLM *multi = curl_multi_init();
+    CURL *easy[N];
+    struct resp rs[N];
+    char url[128];
+    struct resp r = {0};
+    CURL *c = curl_easy_init();
+    int running = 0, done = 0, i, msgs;
+    CURLMsg *m;
+
+    CHECK(multi != NULL && c != NULL);
+    atomic_store(&parked, 0);
+    atomic_store(&park_release, false);
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/v1/park", (unsigned)p);
+    memset(rs, 0, sizeof rs);
+    for (i = 0; i < N; i++) {
+        easy[i] = curl_easy_init();
+        curl_easy_setopt(easy[i], CURLOPT_URL, url);
+        curl_easy_setopt(easy[i], CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(easy[i], CURLOPT_WRITEDATA, &rs[i]);
+        curl_easy_setopt(easy[i], CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(easy[i], CURLOPT_TIMEOUT, 60L);
+        curl_multi_add_handle(multi, easy[i]);
+    }
+    for (i = 0; i < 30000 && atomic_load(&parked) < N; i++) {
+        curl_multi_perform(multi, &running);
+        curl_multi_poll(multi, NULL, 0, 1, NULL);
+    }
+    CHECK_INT(atomic_load(&parked), N);
+    /* every pool thread is free: a plain request goes through */
+    request_on(c, p, "GET", "/v1/hello", NULL, NULL, 0, &r);
+    CHECK_INT(r.status, 200);
+    CHECK(adm_http_server_active(s) >= N); /* the parked ones (and maybe /v1/hello finishing) */
+    atomic_store(&park_release, true);
+    for (i = 0; i < 60000 && done < N; i++) {
+        adm_http_server_wake(s);
+        curl_multi_perform(multi, &running);
+        while ((m = curl_multi_info_read(multi, &msgs)) != NULL)
+            if (m->msg == CURLMSG_DONE) {
+                long status = 0;
+                curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &status);
+                CHECK_INT(m->data.result, CURLE_OK);
+                CHECK_INT(status, 200);
+                done++;
+            }
+        curl_multi_poll(multi, NULL, 0, 5, NULL);
+    }
+    CHECK_INT(done, N);
+    for (i = 0; i < N; i++) {
+        CHECK(rs[i].body != NULL && strstr(rs[i].body, "\"released\"") != NULL);
+        curl_multi_remove_handle(multi, easy[i]);
+        curl_easy_cleanup(easy[i]);
+        resp_reset(&rs[i]);
+    }
+    curl_multi_cleanup(multi);
+    curl_easy_cleanup(c);
+    resp_reset(&r);
+    CHECK_ERR(adm_http_server_stop(s), ADM_OK);
+    adm_http_server_free(s);
+}
+
+/* Stopping answers deferred requests 503 and does not wait for their timers. */
+static void test_defer_stop(void)
+{
+    enum { N = 8 };
+    adm_http_server_t *s = start_server(2, false);
+    struct bg_req b[N];
+    pthread_t t[N];
+    int i;
+
+    atomic_store(&parked, 0);
+    atomic_store(&park_release, false);
+    for (i = 0; i < N; i++) {
+        b[i] = (struct bg_req){adm_http_server_port(s), "/v1/park", {0}};
+        CHECK_INT(pthread_create(&t[i], NULL, bg_request, &b[i]), 0);
+    }
+    wait_parked(N);
+    /* parked for 30 s each, with a 10 s shutdown timeout: a prompt 503 is
+     * the only way stop returns ADM_OK */
+    CHECK_ERR(adm_http_server_stop(s), ADM_OK);
+    CHECK_INT(adm_http_server_active(s), 0);
+    for (i = 0; i < N; i++) {
+        char ra[16];
+        pthread_join(t[i], NULL);
+        CHECK_ERROR_REPLY(&b[i].r, 503, "shutting_down");
+        CHECK(header_value(&b[i].r, "Retry-After", ra, sizeof ra));
+        resp_reset(&b[i].r);
+    }
+    adm_http_server_free(s);
+}
+
+/* ---------------------------------------------------------------------- */
+/* gzip */
+
+/* Inflates a gzip body into a new NUL-terminated buffer (NULL on error). */
+static char *gunzip(const char *in, size_t len, size_t *out_len)
+{
+    z_stream zs;
+    size_t cap = len * 8 + 1024, n = 0;
+    char *out = malloc(cap);
+    int rc;
+
+    memset(&zs, 0, sizeof zs);
+    if (out == NULL || inflateInit2(&zs, 31) != Z_OK) {
+        free(out);
+        return NULL;
+    }
+    zs.next_in = (Bytef *)in;
+    zs.avail_in = (uInt)len;
+    do {
+        if (n + 1 >= cap) {
+            char *nb = realloc(out, cap * 2);
+            if (nb == NULL)
+                break;
+            out = nb;
+            cap *= 2;
+        }
+        zs.next_out = (Bytef *)out + n;
+        zs.avail_out = (uInt)(cap - n - 1);
+        rc = inflate(&zs, Z_NO_FLUSH);
+        n = zs.total_out;
+    } while (rc == Z_OK);
+    inflateEnd(&zs);
+    if (rc != Z_STREAM_END) {
+        free(out);
+        return NULL;
+    }
+    out[n] = '\0';
+    *out_len = n;
+    return out;
+}
+
+static void get_with(const char *path, const char *accept_encoding, struct resp *r)
+{
+    char line[128];
+
+    extra_header = NULL;
+    if (accept_encoding != NULL) {
+        snprintf(line, sizeof line, "Accept-Encoding: %s", accept_encoding);
+        extra_header = line;
+    }
+    request("GET", path, NULL, NULL, 0, r);
+    extra_header = NULL;
+}
+
+static bool gzipped(const struct resp *r)
+{
+    char v[64];
+
+    return header_value(r, "Content-Encoding", v, sizeof v) && strcmp(v, "gzip") == 0;
+}
+
+static void test_gzip(void)
+{
+    static const char *const yes[] = {"gzip", "gzip, deflate, br", "deflate;q=1, gzip;q=0.5",
+                                      "*", "GZIP", "br, x-gzip", "identity;q=0.5, *;q=0.1"};
+    static const char *const no[] = {"gzip;q=0", "deflate, br", "gzip; q=0.000, *",
+                                     "identity", "*;q=0", ""};
+    struct resp plain = {0}, r = {0}, head = {0};
+    char v[64], len_get[32], len_head[32];
+    size_t i, n = 0;
+    char *text;
+
+    /* the plain reference: no Accept-Encoding, Vary still says it varies */
+    get_with("/v1/big?n=20000", NULL, &plain);
+    CHECK_INT(plain.status, 200);
+    CHECK(!gzipped(&plain));
+    CHECK(header_value(&plain, "Vary", v, sizeof v) && strcasecmp(v, "Accept-Encoding") == 0);
+
+    for (i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        get_with("/v1/big?n=20000", yes[i], &r);
+        CHECK_INT(r.status, 200);
+        if (!gzipped(&r)) {
+            adm_test_fail(__FILE__, __LINE__, "not gzipped for Accept-Encoding: %s", yes[i]);
+            continue;
+        }
+        CHECK(r.len < plain.len / 2);
+        CHECK(header_value(&r, "Vary", v, sizeof v));
+        text = gunzip(r.body, r.len, &n);
+        CHECK(text != NULL && n == plain.len && memcmp(text, plain.body, n) == 0);
+        free(text);
+    }
+    for (i = 0; i < sizeof no / sizeof no[0]; i++) {
+        get_with("/v1/big?n=20000", no[i], &r);
+        CHECK_INT(r.status, 200);
+        if (gzipped(&r))
+            adm_test_fail(__FILE__, __LINE__, "gzipped for Accept-Encoding: %s", no[i]);
+        CHECK(r.len == plain.len);
+    }
+
+    /* small replies and compressed media types stay as they are */
+    get_with("/v1/big?n=500", "gzip", &r);
+    CHECK(!gzipped(&r));
+    CHECK(!header_value(&r, "Vary", v, sizeof v));
+    get_with("/v1/hello", "gzip", &r);
+    CHECK(!gzipped(&r));
+    CHECK_STR(r.body, "{\"hello\":\"world\"}");
+    get_with("/v1/png", "gzip", &r);
+    CHECK_INT(r.status, 200);
+    CHECK(!gzipped(&r));
+    CHECK_INT(r.len, 4096);
+
+    /* HEAD carries the same encoding and length as GET */
+    get_with("/v1/big?n=20000", "gzip", &r);
+    extra_header = "Accept-Encoding: gzip";
+    request("HEAD", "/v1/big?n=20000", NULL, NULL, 0, &head);
+    extra_header = NULL;
+    CHECK_INT(head.status, 200);
+    CHECK(gzipped(&head));
+    CHECK(header_value(&r, "Content-Length", len_get, sizeof len_get));
+    CHECK(header_value(&head, "Content-Length", len_head, sizeof len_head));
+    CHECK_STR(len_head, len_get);
+    CHECK_INT(head.len, 0);
+
+    resp_reset(&plain);
+    resp_reset(&r);
+    resp_reset(&head);
+}
+
 int main(void)
 {
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -1021,11 +1411,16 @@ int main(void)
     ADM_RUN(test_keep_alive);
     ADM_RUN(test_builtins);
     ADM_RUN(test_concurrent);
+    ADM_RUN(test_defer_wake);
+    ADM_RUN(test_defer_timeout);
+    ADM_RUN(test_gzip);
     CHECK_ERR(adm_http_server_stop(srv), ADM_OK);
     adm_http_server_free(srv);
 
     ADM_RUN(test_access_log);
     ADM_RUN(test_graceful_stop);
+    ADM_RUN(test_defer_many);
+    ADM_RUN(test_defer_stop);
 
     curl_global_cleanup();
     return adm_test_done();

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <sodium.h>
@@ -21,6 +22,7 @@
 #define HEADERS_MAX (64u << 10)
 
 static _Atomic int64_t fake_now; /* 0 = the wall clock */
+static unsigned run_tag;         /* mysql: makes made-up emails unique across runs */
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static atomic_uint user_seq;
 
@@ -62,6 +64,7 @@ adm_err_t adm_api_start(adm_api_t **out)
     adm_http_server_config_t hcfg;
     const char *tmp = getenv("TMPDIR");
     const char *log = getenv("ADMIT_TEST_LOG");
+    const char *backend, *primary;
     bool verbose = log != NULL && log[0] != '\0' && strcmp(log, "0") != 0;
     char err[ADM_CONFIG_ERR_MAX] = "";
 
@@ -79,6 +82,19 @@ adm_err_t adm_api_start(adm_api_t **out)
     }
     adm_config_defaults(api->cfg);
     snprintf(api->cfg->sqlite_path, sizeof api->cfg->sqlite_path, "%s/admit.db", api->dir);
+    backend = getenv("ADMIT_TEST_STORE");
+    primary = getenv("ADMIT_TEST_MYSQL_PRIMARY");
+    if (backend != NULL && strcmp(backend, "mysql") == 0) {
+        if (primary == NULL || strlen(primary) >= sizeof api->cfg->mysql_primary) {
+            fprintf(stderr,
+                    "adm_api_start: ADMIT_TEST_STORE=mysql needs ADMIT_TEST_MYSQL_PRIMARY\n");
+            result = ADM_ERR_CONFIG;
+            goto fail;
+        }
+        api->cfg->backend = ADM_STORE_MYSQL;
+        snprintf(api->cfg->mysql_primary, sizeof api->cfg->mysql_primary, "%s", primary);
+        run_tag = (unsigned)time(NULL) ^ ((unsigned)getpid() << 16);
+    }
     api->cfg->port = 0;
     api->cfg->threads = 4;
     api->cfg->shutdown_timeout_s = 5;
@@ -111,6 +127,9 @@ adm_err_t adm_api_start(adm_api_t **out)
     }
     api->port = adm_http_server_port(api->srv);
     snprintf(api->base_url, sizeof api->base_url, "http://127.0.0.1:%u", (unsigned)api->port);
+    /* the address devices are told in enrollment URIs (cfg has port 0) */
+    if (api->cfg->public_url[0] == '\0')
+        snprintf(api->cfg->public_url, sizeof api->cfg->public_url, "%s", api->base_url);
     *out = api;
     return ADM_OK;
 fail:
@@ -344,8 +363,12 @@ adm_err_t adm_api_user(adm_api_t *api, adm_role_t role, const char *email, char 
     int64_t uid = 0;
 
     if (email == NULL) {
-        snprintf(made, sizeof made, "%s-%u@example.com", adm_role_name(role),
-                 atomic_fetch_add(&user_seq, 1) + 1);
+        if (run_tag != 0)
+            snprintf(made, sizeof made, "%s-%x-%u@example.com", adm_role_name(role), run_tag,
+                     atomic_fetch_add(&user_seq, 1) + 1);
+        else
+            snprintf(made, sizeof made, "%s-%u@example.com", adm_role_name(role),
+                     atomic_fetch_add(&user_seq, 1) + 1);
         email = made;
     }
     spec.email = email;

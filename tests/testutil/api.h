@@ -2,6 +2,9 @@
  * an in-process admitd (fresh SQLite store in a temporary directory, every
  * /v1 route, 127.0.0.1 on an ephemeral port, logging off) and a small
  * libcurl client, plus shortcuts to make users, sessions and a catalog.
+ * With ADMIT_TEST_STORE=mysql the store is the MariaDB primary of
+ * ADMIT_TEST_MYSQL_PRIMARY instead (a shared database: tests make fresh
+ * fixtures and never count rows they did not create).
  * Not for unit tests of one module: those call the module directly.
  *
  *     adm_api_t *api;
@@ -32,7 +35,7 @@
 /* A running test server. Members are read-only for tests, except that a test
  * may call the store, issuer and payments directly (all thread-safe). */
 typedef struct adm_api {
-    adm_config_t *cfg; /* defaults, sqlite in dir, port 0 */
+    adm_config_t *cfg; /* defaults, sqlite in dir (or mysql), port 0, public_url = base_url */
     adm_store_t *store;
     struct adm_issuer *issuer;
     struct adm_payments *payments;
