@@ -1,6 +1,7 @@
-/* gate.c: the gate engine's SQLite store: open, migrations, presence,
- * incremental revocations and check-ins, the journal reader. Not the
- * verdict (verdict.c) and not the snapshot document (snapshot.c). */
+/* gate.c: the gate engine's SQLite store: open, migrations, the cached
+ * header (event, device, keys), presence, incremental revocations and
+ * check-ins, the journal reader. Not the verdict (verdict.c), not the
+ * snapshot document (snapshot.c), not sync feed pages (sync-apply.c). */
 #include "scanner/gate-impl.h"
 
 #include <sodium.h>
@@ -33,6 +34,14 @@ static const char *const migrations[] = {
     " at INTEGER NOT NULL, gate TEXT NOT NULL, device TEXT NOT NULL, list_id INTEGER NOT NULL,"
     " direction TEXT NOT NULL, verdict TEXT NOT NULL, reason TEXT NOT NULL, ticket_id INTEGER,"
     " attention INTEGER NOT NULL, text_hash TEXT NOT NULL, uploaded INTEGER NOT NULL DEFAULT 0);",
+    /* 2: sync (docs/scanning.md §6): conflict flags from the server, the upload
+     * queue, revocation reasons, presence's latest applied time, per-ticket lookups */
+    "ALTER TABLE journal ADD COLUMN conflict INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX journal_pending ON journal(seq) WHERE uploaded = 0;"
+    "CREATE INDEX journal_ticket ON journal(ticket_id, list_id);"
+    "ALTER TABLE revocations ADD COLUMN reason TEXT NOT NULL DEFAULT 'revoked';"
+    "ALTER TABLE presence ADD COLUMN last_at INTEGER;"
+    "CREATE INDEX remote_checkins_ticket ON remote_checkins(ticket_id, list_id);",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -43,13 +52,15 @@ static const char *const sql_text[N_Q] = {
     [Q_LIST] = "SELECT reentry, (SELECT count(*) FROM list_gates WHERE list_id = ?1),"
                " EXISTS(SELECT 1 FROM list_gates WHERE list_id = ?1 AND name = ?2)"
                " FROM lists WHERE id = ?1",
-    [Q_TYPE_OK] = "SELECT 1 FROM list_types WHERE list_id = ?1 AND type_id = ?2",
-    [Q_REVOKED] = "SELECT 1 FROM revocations WHERE ticket_id = ?1 LIMIT 1",
+    /* a list without ticket types admits every type (docs/sync.md §4) */
+    [Q_TYPE_OK] = "SELECT 1 WHERE EXISTS(SELECT 1 FROM list_types WHERE list_id = ?1 AND"
+                  " type_id = ?2) OR NOT EXISTS(SELECT 1 FROM list_types WHERE list_id = ?1)",
+    [Q_REVOKED] = "SELECT reason FROM revocations WHERE ticket_id = ?1 ORDER BY seq DESC LIMIT 1",
     [Q_STATUS] = "SELECT status FROM ticket_status WHERE ticket_id = ?1",
     [Q_PRESENCE] = "SELECT entries, inside, first_at, first_gate, first_device FROM presence"
                    " WHERE list_id = ?1 AND ticket_id = ?2",
     [Q_ENTER] = "INSERT INTO presence(list_id, ticket_id, entries, inside, first_at, first_gate,"
-                " first_device) VALUES(?1, ?2, 1, 1, ?3, ?4, ?5)"
+                " first_device, last_at) VALUES(?1, ?2, 1, 1, ?3, ?4, ?5, ?3)"
                 " ON CONFLICT(list_id, ticket_id) DO UPDATE SET entries = entries + 1,"
                 " inside = 1,"
                 " first_gate = CASE WHEN first_at IS NULL OR excluded.first_at < first_at"
@@ -57,12 +68,26 @@ static const char *const sql_text[N_Q] = {
                 " first_device = CASE WHEN first_at IS NULL OR excluded.first_at < first_at"
                 "  THEN excluded.first_device ELSE first_device END,"
                 " first_at = CASE WHEN first_at IS NULL OR excluded.first_at < first_at"
-                "  THEN excluded.first_at ELSE first_at END",
-    [Q_EXIT] = "INSERT INTO presence(list_id, ticket_id, entries, inside) VALUES(?1, ?2, 0, 0)"
-               " ON CONFLICT(list_id, ticket_id) DO UPDATE SET inside = 0",
+                "  THEN excluded.first_at ELSE first_at END,"
+                " last_at = CASE WHEN last_at IS NULL OR excluded.last_at > last_at"
+                "  THEN excluded.last_at ELSE last_at END",
+    [Q_EXIT] = "INSERT INTO presence(list_id, ticket_id, entries, inside, last_at)"
+               " VALUES(?1, ?2, 0, 0, ?3)"
+               " ON CONFLICT(list_id, ticket_id) DO UPDATE SET inside = 0,"
+               " last_at = CASE WHEN last_at IS NULL OR excluded.last_at > last_at"
+               "  THEN excluded.last_at ELSE last_at END",
     [Q_JOURNAL] = "INSERT INTO journal(nonce, at, gate, device, list_id, direction, verdict,"
                   " reason, ticket_id, attention, text_hash)"
                   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    [Q_DATA_VERSION] = "PRAGMA data_version",
+    /* presence rows without last_at predate migration 2: recompute them */
+    [Q_LAST_AT] = "SELECT last_at FROM presence WHERE list_id = ?1 AND ticket_id = ?2",
+    [Q_TICKET_ROWS] = "SELECT at, gate, device, direction FROM ("
+                      " SELECT at, gate, device, direction, 0 AS src, id AS n"
+                      " FROM remote_checkins WHERE ticket_id = ?2 AND list_id = ?1 UNION ALL"
+                      " SELECT at, gate, device, direction, 1, seq FROM journal"
+                      " WHERE ticket_id = ?2 AND list_id = ?1 AND verdict = 'accept')"
+                      " ORDER BY at, src, n",
 };
 
 /* Runs sql with parameters described by fmt: 'i' int64_t, 't' const char *
@@ -150,8 +175,7 @@ static adm_err_t migrate(sqlite3 *db)
             char hex[17];
             randombytes_buf(rnd, sizeof rnd);
             adm_gate_hex(rnd, sizeof rnd, hex);
-            if (!adm_gate_sql_ok(adm_gate_sql(
-                    db, "INSERT INTO meta(key, value) VALUES('device', ?1)", "t", hex))) {
+            if (adm_gate_meta_set(db, "device", hex) != ADM_OK) {
                 sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
                 goto out;
             }
@@ -165,8 +189,7 @@ out:
     return result;
 }
 
-/* Reads meta value key into a new string (*out, free with free(); NULL when absent). */
-static adm_err_t meta_get(sqlite3 *db, const char *key, char **out)
+adm_err_t adm_gate_meta_get(sqlite3 *db, const char *key, char **out)
 {
     adm_err_t result = ADM_ERR_STORE;
     sqlite3_stmt *s = NULL;
@@ -194,11 +217,88 @@ out:
     return result;
 }
 
+adm_err_t adm_gate_meta_set(sqlite3 *db, const char *key, const char *value)
+{
+    int rc = value != NULL ? adm_gate_sql(db,
+                                          "INSERT INTO meta(key, value) VALUES(?1, ?2)"
+                                          " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                                          "tt", key, value)
+                           : adm_gate_sql(db, "DELETE FROM meta WHERE key = ?1", "t", key);
+    return rc == SQLITE_DONE ? ADM_OK : ADM_ERR_STORE;
+}
+
+/* ---- the cached snapshot header: event id, device id, keyring ---- */
+
+static void keys_hash(const char *keys, uint8_t out[32])
+{
+    crypto_generichash(out, 32, (const uint8_t *)keys, strlen(keys), NULL, 0);
+}
+
+void adm_gate_keys_take(adm_gate_t *g, adm_keyring_t *kr, const char *keys)
+{
+    adm_keyring_free(g->kr);
+    g->kr = kr;
+    keys_hash(keys, g->keys_hash);
+}
+
+adm_err_t adm_gate_keys_use(adm_gate_t *g, const char *keys)
+{
+    adm_err_t result;
+    adm_keyring_t *kr = NULL;
+    uint8_t h[32];
+
+    keys_hash(keys, h);
+    if (sodium_memcmp(h, g->keys_hash, sizeof h) == 0)
+        return ADM_OK;
+    if ((result = adm_keyring_new(&kr)) != ADM_OK ||
+        (result = adm_keyring_load_public_json(kr, keys, strlen(keys))) != ADM_OK) {
+        adm_keyring_free(kr);
+        return result;
+    }
+    adm_gate_keys_take(g, kr, keys);
+    return ADM_OK;
+}
+
+adm_err_t adm_gate_reload(adm_gate_t *g)
+{
+    adm_err_t result = ADM_ERR_STORE;
+    sqlite3_stmt *q = adm_gate_stmt(g, Q_DATA_VERSION);
+    int64_t version;
+    char *v = NULL;
+
+    if (sqlite3_step(q) != SQLITE_ROW) {
+        sqlite3_reset(q);
+        goto out;
+    }
+    version = sqlite3_column_int64(q, 0);
+    sqlite3_reset(q);
+    if (version == g->data_version) {
+        result = ADM_OK;
+        goto out;
+    }
+    if ((result = adm_gate_meta_get(g->db, "device", &v)) != ADM_OK)
+        goto out;
+    snprintf(g->device, sizeof g->device, "%s", v ? v : "");
+    free(v);
+    if ((result = adm_gate_meta_get(g->db, "event_id", &v)) != ADM_OK)
+        goto out;
+    g->event_id = v ? (uint32_t)strtoul(v, NULL, 10) : 0;
+    free(v);
+    if ((result = adm_gate_meta_get(g->db, "keys", &v)) != ADM_OK)
+        goto out;
+    if (v != NULL && (result = adm_gate_keys_use(g, v)) != ADM_OK)
+        goto out;
+    g->data_version = version;
+    result = ADM_OK;
+out:
+    free(v);
+    return result;
+}
+
 adm_err_t adm_gate_open(const char *path, adm_gate_t **out)
 {
     adm_err_t result = ADM_ERR_INVALID_ARG;
     adm_gate_t *g = NULL;
-    char *v = NULL;
 
     if (out == NULL || path == NULL)
         goto out;
@@ -208,6 +308,7 @@ adm_err_t adm_gate_open(const char *path, adm_gate_t **out)
     result = ADM_ERR_NOMEM;
     if ((g = calloc(1, sizeof *g)) == NULL || adm_keyring_new(&g->kr) != ADM_OK)
         goto out;
+    g->data_version = -1;
     result = ADM_ERR_STORE;
     if (sqlite3_open_v2(path, &g->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
         SQLITE_OK)
@@ -226,23 +327,12 @@ adm_err_t adm_gate_open(const char *path, adm_gate_t **out)
             result = ADM_ERR_STORE;
             goto out;
         }
-    if ((result = meta_get(g->db, "device", &v)) != ADM_OK)
-        goto out;
-    snprintf(g->device, sizeof g->device, "%s", v ? v : "");
-    free(v);
-    if ((result = meta_get(g->db, "event_id", &v)) != ADM_OK)
-        goto out;
-    g->event_id = v ? (uint32_t)strtoul(v, NULL, 10) : 0;
-    free(v);
-    if ((result = meta_get(g->db, "keys", &v)) != ADM_OK)
-        goto out;
-    if (v != NULL && (result = adm_keyring_load_public_json(g->kr, v, strlen(v))) != ADM_OK)
+    if ((result = adm_gate_reload(g)) != ADM_OK)
         goto out;
     *out = g;
     g = NULL;
     result = ADM_OK;
 out:
-    free(v);
     adm_gate_close(g);
     return result;
 }
@@ -277,8 +367,8 @@ adm_err_t adm_gate_presence_apply(adm_gate_t *g, uint32_t list, uint64_t ticket,
 
     sqlite3_bind_int64(s, 1, list);
     sqlite3_bind_int64(s, 2, (int64_t)ticket);
+    sqlite3_bind_int64(s, 3, at);
     if (dir == ADM_DIRECTION_ENTRY) {
-        sqlite3_bind_int64(s, 3, at);
         sqlite3_bind_text(s, 4, gate, -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 5, device, -1, SQLITE_STATIC);
     }
@@ -324,6 +414,63 @@ out:
     return result;
 }
 
+/* Recomputes one ticket's presence on one list from its rows, in time order. */
+static adm_err_t presence_recompute(adm_gate_t *g, uint32_t list, uint64_t ticket)
+{
+    adm_err_t result = ADM_ERR_STORE;
+    sqlite3_stmt *s;
+    int rc;
+
+    if (adm_gate_sql(g->db, "DELETE FROM presence WHERE list_id = ?1 AND ticket_id = ?2", "ii",
+                     (int64_t)list, (int64_t)ticket) != SQLITE_DONE)
+        goto out;
+    s = adm_gate_stmt(g, Q_TICKET_ROWS);
+    sqlite3_bind_int64(s, 1, list);
+    sqlite3_bind_int64(s, 2, (int64_t)ticket);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *dir = (const char *)sqlite3_column_text(s, 3);
+        adm_err_t e = adm_gate_presence_apply(
+            g, list, ticket, sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1),
+            (const char *)sqlite3_column_text(s, 2),
+            dir && strcmp(dir, "exit") == 0 ? ADM_DIRECTION_EXIT : ADM_DIRECTION_ENTRY);
+        if (e != ADM_OK) {
+            sqlite3_reset(s);
+            result = e;
+            goto out;
+        }
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        goto out;
+    result = ADM_OK;
+out:
+    return result;
+}
+
+adm_err_t adm_gate_presence_add(adm_gate_t *g, uint32_t list, uint64_t ticket, int64_t at,
+                                const char *gate, const char *device, adm_direction_t dir,
+                                bool *recomputed)
+{
+    sqlite3_stmt *s = adm_gate_stmt(g, Q_LAST_AT);
+    bool in_order;
+    int rc;
+
+    sqlite3_bind_int64(s, 1, list);
+    sqlite3_bind_int64(s, 2, (int64_t)ticket);
+    rc = sqlite3_step(s);
+    /* no row yet: nothing to be out of order with; ties are recomputed too, as
+     * the rebuild orders equal times remote rows first */
+    in_order = rc == SQLITE_DONE || (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL &&
+                                     sqlite3_column_int64(s, 0) < at);
+    sqlite3_reset(s);
+    if (recomputed != NULL)
+        *recomputed = !in_order;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return ADM_ERR_STORE;
+    return in_order ? adm_gate_presence_apply(g, list, ticket, at, gate, device, dir)
+                    : presence_recompute(g, list, ticket);
+}
+
 bool adm_gate_name_ok(const char *s)
 {
     size_t n = s ? strlen(s) : 0;
@@ -358,8 +505,8 @@ static adm_err_t checkin_insert(adm_gate_t *g, const adm_gate_checkin_t *c)
         goto out;
     result = ADM_OK;
     if (sqlite3_changes(g->db) == 1)
-        result = adm_gate_presence_apply(g, c->list_id, c->ticket_id, c->at, c->gate, c->device,
-                                         c->direction);
+        result = adm_gate_presence_add(g, c->list_id, c->ticket_id, c->at, c->gate, c->device,
+                                       c->direction, NULL);
 out:
     return result;
 }
@@ -380,6 +527,11 @@ adm_err_t adm_gate_add_checkin(adm_gate_t *g, const adm_gate_checkin_t *c)
         adm_gate_step(adm_gate_stmt(g, Q_ROLLBACK));
 out:
     return result;
+}
+
+const char *adm_gate_revocation_reason(const char *s)
+{
+    return s != NULL && strcmp(s, "refunded") == 0 ? "refunded" : "revoked";
 }
 
 adm_err_t adm_gate_add_revocation(adm_gate_t *g, int64_t seq, uint64_t ticket_id,
@@ -425,7 +577,7 @@ adm_err_t adm_gate_journal_each(adm_gate_t *g,
     if (sqlite3_prepare_v2(
             g->db,
             "SELECT seq, nonce, at, gate, device, list_id, direction, verdict, reason,"
-            " ticket_id, attention, text_hash FROM journal ORDER BY seq",
+            " ticket_id, attention, text_hash, uploaded, conflict FROM journal ORDER BY seq",
             -1, &s, NULL) != SQLITE_OK)
         goto out;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -444,6 +596,8 @@ adm_err_t adm_gate_journal_each(adm_gate_t *g,
         r.ticket_id = (uint64_t)sqlite3_column_int64(s, 9);
         r.attention = sqlite3_column_int(s, 10) != 0;
         r.text_hash = (const char *)sqlite3_column_text(s, 11);
+        r.uploaded = sqlite3_column_int(s, 12) != 0;
+        r.conflict = sqlite3_column_int(s, 13) != 0;
         if (fn(&r, ud) != 0)
             break;
     }

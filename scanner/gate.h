@@ -1,7 +1,8 @@
 /* gate.h: the offline gate engine: a local SQLite store (event snapshot +
  * this device's scan journal) and the verdict for a scanned text
- * (docs/scanning.md). Not the sync client, not input devices (scanner/main.c
- * reads images and keyboard wedges); one adm_gate_t per thread. */
+ * (docs/scanning.md). Not sync (gate-sync.h, syncer.h), not input devices
+ * (frame.h, camera.h, main.c); one adm_gate_t per thread (several handles,
+ * in threads or processes, may share one store file). */
 #ifndef ADM_GATE_H
 #define ADM_GATE_H
 
@@ -68,6 +69,8 @@ typedef struct adm_gate_journal_row {
     uint64_t ticket_id;
     bool attention;
     const char *text_hash; /* BLAKE2b-256 of the raw scanned text, hex */
+    bool uploaded;         /* acknowledged by the server (docs/sync.md §3) */
+    bool conflict;         /* the server flagged this accepted entry as a conflict */
 } adm_gate_journal_row_t;
 
 /* Opens or creates the store at path (WAL, synchronous=FULL, migrations
@@ -77,7 +80,8 @@ typedef struct adm_gate_journal_row {
 adm_err_t adm_gate_open(const char *path, adm_gate_t **out);
 void adm_gate_close(adm_gate_t *g);
 
-/* This device's id (16 hex characters; owned by g). */
+/* This device's id (owned by g): 16 random hex characters made with the
+ * store, replaced by the server's "dv_…" id on enrollment (gate-sync.h). */
 const char *adm_gate_device_id(const adm_gate_t *g);
 
 /* The snapshot's event id, 0 when none was imported. */
@@ -99,13 +103,17 @@ adm_err_t adm_gate_add_revocation(adm_gate_t *g, int64_t seq, uint64_t ticket_id
 /* The highest revocation seq stored (the next `since`). */
 adm_err_t adm_gate_revocation_seq(adm_gate_t *g, int64_t *seq);
 
-/* Records another device's check-in and updates presence. ADM_ERR_NOT_FOUND
- * for an unknown list, ADM_ERR_INVALID_ARG for bad fields. */
+/* Records another device's check-in and updates presence (in time order:
+ * a check-in older than one applied already makes the ticket's presence on
+ * the list be recomputed, docs/scanning.md §4). ADM_ERR_NOT_FOUND for an
+ * unknown list, ADM_ERR_INVALID_ARG for bad fields. */
 adm_err_t adm_gate_add_checkin(adm_gate_t *g, const adm_gate_checkin_t *c);
 
 /* The verdict for a scanned text (len bytes; whitespace, CR and LF at both
  * ends are ignored) at time now in context ctx. Fully offline; no heap
- * allocation of ours (SQLite's page cache aside). Every scan, accepted or
+ * allocation of ours (SQLite's page cache aside) unless another handle
+ * changed the store's event or keys since the last scan (they are then
+ * reread first, so a page applied by the syncer counts at once). Every scan, accepted or
  * refused, gets a journal row that is durably committed before this returns;
  * *res is filled (res->nonce is the row's nonce). Returns ADM_OK whenever a
  * verdict was reached, whatever it is; ADM_ERR_NOT_FOUND for an unknown list

@@ -1,10 +1,15 @@
 /* main.c: admit-gate, the headless gate scanner: argument parsing, input
- * readers (texts, PNG images, keyboard wedges on stdin), JSON output and
- * verdict hooks. The verdicts themselves come from scanner/gate.c. */
+ * readers (texts, PNG images, cameras, keyboard wedges on stdin), JSON
+ * output, verdict hooks, enrollment and sync commands. The verdicts come
+ * from scanner/gate.c, frames are decoded by scanner/frame.c, sync is
+ * scanner/syncer.c. */
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <limits.h>
 #include <poll.h>
+#include <signal.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -15,13 +20,21 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "scanner/camera.h"
+#include "scanner/frame.h"
+#include "scanner/gate-sync.h"
 #include "scanner/gate.h"
+#include "scanner/syncer.h"
+#include "sync/client.h"
 #include "sync/qr.h"
 
 enum { EXIT_ALL_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2 };
 
 #define MAX_HOOKS 16
 #define WEDGE_MAX ADM_QR_TEXT_MAX /* a keyboard-wedge code longer than this is oversize */
+#define ONLINE_CATCH_UP_MS 3000   /* scan --online: how long to wait for the feed first */
+#define ONLINE_FLUSH_MS 5000      /* scan --online: how long to wait for the last uploads */
+#define CAMERA_POLL_MS 200        /* how often the camera loop looks at SIGINT/SIGTERM */
 
 static const char *prog = "admit-gate";
 
@@ -29,8 +42,11 @@ static const char usage_main[] =
     "usage: admit-gate COMMAND [OPTIONS]\n"
     "\n"
     "Commands:\n"
-    "  init     create or update a gate store from an event snapshot (JSON)\n"
-    "  scan     check scanned codes offline and journal every scan\n"
+    "  enroll   enroll this device with admitd (enrollment code) and sync\n"
+    "  sync     upload the journal and pull the event feed (once, or --follow)\n"
+    "  status   print the store's device, event, sync state and counts (JSON)\n"
+    "  init     create or update a gate store from an event snapshot (offline use)\n"
+    "  scan     check scanned codes and journal every scan (offline, or --online)\n"
     "  journal  print this device's scan journal as JSON lines\n"
     "\n"
     "Run 'admit-gate COMMAND --help' for a command's options.\n"
@@ -44,11 +60,11 @@ static const char usage_init[] =
     "in docs/scanning.md). The scan journal is kept.\n";
 
 static const char usage_scan[] =
-    "usage: admit-gate scan --db FILE --list ID --gate NAME [OPTIONS] (TEXT... | --image FILE... | "
-    "--stdin)\n"
+    "usage: admit-gate scan --db FILE --list ID --gate NAME [OPTIONS]\n"
+    "                       (TEXT... | --image FILE... | --stdin | --camera DEVICE)\n"
     "\n"
     "Prints one JSON line per scan; every scan is journaled before it is printed.\n"
-    "  --db FILE        the gate store (see 'admit-gate init')\n"
+    "  --db FILE        the gate store (see 'admit-gate enroll' or 'admit-gate init')\n"
     "  --list ID        check-in list id\n"
     "  --gate NAME      this gate's name\n"
     "  --exit           exit scans (default: entry)\n"
@@ -57,6 +73,13 @@ static const char usage_scan[] =
     "  --stdin          read a keyboard-wedge scanner on stdin: a line, or a pause\n"
     "                   of --pause-ms without input, ends a code\n"
     "  --pause-ms N     pause that ends a code on --stdin (1..10000, default 80)\n"
+    "  --camera DEVICE  scan QR codes seen by a V4L2 camera (e.g. /dev/video0)\n"
+    "                   until SIGINT or SIGTERM\n"
+    "  --repeat-ms N    --camera: a code seen again within N ms of its last sighting\n"
+    "                   is not scanned again (0..600000, default 2000)\n"
+    "  --online         sync while scanning (enrolled stores): pull the feed first,\n"
+    "                   upload each scan at once, keep pulling; a scan the server\n"
+    "                   flags prints {\"conflict\":true,\"nonce\":...}\n"
     "  --hook CLASS=CMD run CMD (sh -c) per verdict of CLASS: accept, refuse or\n"
     "                   attention (special tickets); $1 is the verdict name, the\n"
     "                   verdict JSON is in $ADMIT_VERDICT. Repeatable (at most 16).\n";
@@ -64,7 +87,74 @@ static const char usage_scan[] =
 static const char usage_journal[] =
     "usage: admit-gate journal --db FILE\n"
     "\n"
-    "Prints every journaled scan (admitted or refused) as a JSON line, oldest first.\n";
+    "Prints every journaled scan (admitted or refused) as a JSON line, oldest first,\n"
+    "with its upload state and the server's conflict flag.\n";
+
+static const char usage_enroll[] =
+    "usage: admit-gate enroll --db FILE (URI | --qr-image FILE.png) [OPTIONS]\n"
+    "\n"
+    "Trades a one-time enrollment code (admit-enroll:<server URL>#<token>, from\n"
+    "'admitctl enroll create') for this device's credentials, stores them in FILE\n"
+    "and runs a first full sync.\n"
+    "  --qr-image FILE  read the code from a PNG image of its QR code\n"
+    "  --name NAME      a name for this device on the server\n"
+    "  --ca FILE        trust this PEM bundle instead of the system CA store\n"
+    "  --pin PIN        also pin the server's public key (sha256//<base64>)\n"
+    "  --insecure-http  allow a plain http:// server URL (tests, a LAN without TLS)\n";
+
+static const char usage_sync[] =
+    "usage: admit-gate sync --db FILE [--follow]\n"
+    "\n"
+    "Uploads the journal rows not yet acknowledged, then pulls the event feed to\n"
+    "its end, and prints a JSON summary. With --follow, keeps doing so (long-poll,\n"
+    "uploads within a second) until SIGINT or SIGTERM, logging to stderr.\n";
+
+static const char usage_status[] =
+    "usage: admit-gate status --db FILE\n"
+    "\n"
+    "Prints the store's device, event, enrollment, feed cursors, pending uploads\n"
+    "and journal counts by verdict as one JSON object.\n";
+
+/* SIGINT/SIGTERM for the long-running modes (camera, --online, sync --follow) */
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+    got_signal = sig;
+}
+
+static void catch_stop_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: poll() and sleeps return at once */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Prints a JSON value as one line on stdout and frees it. */
+static void print_json(json_t *o)
+{
+    char *line = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+
+    if (line != NULL)
+        puts(line);
+    else
+        fprintf(stderr, "%s: out of memory\n", prog);
+    fflush(stdout);
+    free(line);
+    json_decref(o);
+}
 
 static int usage_error(const char *usage, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -208,6 +298,7 @@ typedef struct scan_ctx {
     hook_t hooks[MAX_HOOKS];
     int n_hooks;
     bool any_refused;
+    adm_syncer_t *syncer; /* --online: told about every journaled scan */
 } scan_ctx_t;
 
 static void run_hook(const char *cmd, const char *verdict, const char *json)
@@ -305,33 +396,94 @@ static bool scan_text(scan_ctx_t *sc, const char *text, size_t len)
         sc->any_refused = true;
         return false;
     }
+    adm_syncer_notify(sc->syncer); /* the row is durable: upload it now */
     if (r.verdict != ADM_VERDICT_ACCEPT)
         sc->any_refused = true;
     report(sc, &r);
     return true;
 }
 
-static bool scan_image(scan_ctx_t *sc, const char *path)
+/* An image from which no code was read: nothing to journal. */
+static void report_unread(scan_ctx_t *sc, const char *image, adm_err_t e)
+{
+    print_json(json_pack("{s:s,s:s,s:s}", "verdict", "malformed", "reason", adm_err_name(e),
+                         "image", image));
+    fprintf(stderr, "%s: %s: %s\n", prog, image, adm_strerror(e));
+    sc->any_refused = true;
+}
+
+/* Frame -> text -> verdict: the one path of --image and --camera. image
+ * names a still image (every failure is reported); NULL for camera frames
+ * (frames without a new code are skipped quietly). */
+static bool scan_frame(scan_ctx_t *sc, adm_frame_reader_t *rd, const uint8_t *y800, int w, int h,
+                       const char *image)
 {
     char text[ADM_QR_TEXT_MAX + 1];
     size_t len = 0;
-    adm_err_t e = adm_qr_decode_png_file(path, text, sizeof text, &len);
+    adm_err_t e = adm_frame_reader_read(rd, y800, w, h, monotonic_ms(), text, sizeof text, &len);
 
-    if (e != ADM_OK) {
-        /* no code was read, so there is nothing to journal */
-        json_t *o = json_pack("{s:s,s:s,s:s?}", "verdict", "malformed", "reason", adm_err_name(e),
-                              "image", path);
-        char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
-        if (line != NULL)
-            puts(line);
-        fflush(stdout);
-        free(line);
-        json_decref(o);
-        fprintf(stderr, "%s: %s: %s\n", prog, path, adm_strerror(e));
-        sc->any_refused = true;
-        return true;
+    if (e == ADM_OK)
+        return scan_text(sc, text, len);
+    if (image != NULL)
+        report_unread(sc, image, e);
+    return true;
+}
+
+static bool scan_image(scan_ctx_t *sc, adm_frame_reader_t *rd, const char *path)
+{
+    adm_image_t img = {0, 0, NULL};
+    adm_err_t e = adm_image_load_png(path, &img);
+    bool ok = true;
+
+    if (e != ADM_OK)
+        report_unread(sc, path, e);
+    else
+        ok = scan_frame(sc, rd, img.pixels, img.width, img.height, path);
+    adm_image_free(&img);
+    return ok;
+}
+
+/* Opens the camera for --camera, saying why not on stderr. */
+static adm_camera_t *open_camera(const char *device)
+{
+    adm_camera_t *cam = NULL;
+    char why[256];
+    adm_err_t e = adm_camera_open(device, &cam, why, sizeof why);
+
+    if (e != ADM_OK)
+        fprintf(stderr, "%s: cannot use camera %s: %s\n", prog, device,
+                why[0] ? why : adm_strerror(e));
+    return cam;
+}
+
+/* Scans what the camera sees until SIGINT/SIGTERM. EXIT_REFUSED when the
+ * camera fails, or on a store error. */
+static int scan_camera(scan_ctx_t *sc, adm_camera_t *cam, const char *device, long repeat_ms)
+{
+    adm_frame_reader_t *rd = NULL;
+    char why[256];
+    adm_err_t e;
+    int result = EXIT_REFUSED;
+
+    if ((e = adm_frame_reader_new(repeat_ms, &rd)) != ADM_OK) {
+        fprintf(stderr, "%s: %s\n", prog, adm_strerror(e));
+        goto out;
     }
-    return scan_text(sc, text, len);
+    fprintf(stderr, "%s: scanning with camera %s; Ctrl-C stops\n", prog, device);
+    while (!got_signal) {
+        const uint8_t *y800 = NULL;
+        int w = 0, h = 0;
+        if ((e = adm_camera_next(cam, CAMERA_POLL_MS, &y800, &w, &h, why, sizeof why)) != ADM_OK) {
+            fprintf(stderr, "%s: camera %s: %s\n", prog, device, why[0] ? why : adm_strerror(e));
+            goto out;
+        }
+        if (y800 != NULL && !scan_frame(sc, rd, y800, w, h, NULL))
+            goto out;
+    }
+    result = EXIT_ALL_OK;
+out:
+    adm_frame_reader_free(rd);
+    return result;
 }
 
 static bool blank(const char *s, size_t n)
@@ -352,13 +504,15 @@ static int scan_stdin(scan_ctx_t *sc, int pause_ms)
     size_t n = 0;
     bool overflow = false, eof = false;
 
-    while (!eof) {
+    while (!eof && !got_signal) {
         struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
         int rc = poll(&p, 1, n > 0 || overflow ? pause_ms : -1);
         char chunk[512];
         ssize_t got;
 
         if (rc < 0) {
+            if (errno == EINTR && got_signal)
+                break; /* the code being typed is dropped: it was never complete */
             if (errno == EINTR)
                 continue;
             fprintf(stderr, "%s: poll: %s\n", prog, strerror(errno));
@@ -380,7 +534,7 @@ static int scan_stdin(scan_ctx_t *sc, int pause_ms)
         }
         if (got == 0)
             eof = true;
-        for (ssize_t i = 0; i < got; i++) {
+        for (ssize_t i = 0; i < got && !got_signal; i++) {
             char ch = chunk[i];
             if (ch == '\n' || ch == '\r') {
                 if (n > 0 && !blank(buf, n) && !scan_text(sc, buf, n))
@@ -394,31 +548,55 @@ static int scan_stdin(scan_ctx_t *sc, int pause_ms)
             }
         }
     }
-    if (n > 0 && !blank(buf, n) && !scan_text(sc, buf, n))
+    if (!got_signal && n > 0 && !blank(buf, n) && !scan_text(sc, buf, n))
         return EXIT_REFUSED;
     return EXIT_ALL_OK;
+}
+
+/* syncer hooks, called from its threads: one line per call (stdio locks) */
+static void sync_log(void *ud, const char *msg)
+{
+    (void)ud;
+    fprintf(stderr, "%s: sync: %s\n", prog, msg);
+}
+
+static void sync_conflict(void *ud, const char *nonce)
+{
+    (void)ud;
+    print_json(json_pack("{s:b,s:s}", "conflict", 1, "nonce", nonce));
+}
+
+/* Starts the background syncer for --online / sync --follow. */
+static adm_err_t start_syncer(const char *db, adm_syncer_t **out)
+{
+    adm_syncer_opts_t o = {.log = sync_log, .conflict = sync_conflict};
+    adm_err_t e = adm_syncer_start(db, &o, out);
+
+    if (e == ADM_ERR_NOT_FOUND)
+        fprintf(stderr, "%s: %s is not enrolled: run 'admit-gate enroll' first\n", prog, db);
+    else if (e != ADM_OK)
+        fprintf(stderr, "%s: cannot start syncing %s: %s\n", prog, db, adm_strerror(e));
+    return e;
 }
 
 static int cmd_scan(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"db", required_argument, NULL, 'd'},
-        {"list", required_argument, NULL, 'l'},
-        {"gate", required_argument, NULL, 'g'},
-        {"exit", no_argument, NULL, 'x'},
-        {"at", required_argument, NULL, 'a'},
-        {"image", no_argument, NULL, 'i'},
-        {"stdin", no_argument, NULL, 's'},
-        {"pause-ms", required_argument, NULL, 'p'},
-        {"hook", required_argument, NULL, 'k'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"db", required_argument, NULL, 'd'},     {"list", required_argument, NULL, 'l'},
+        {"gate", required_argument, NULL, 'g'},   {"exit", no_argument, NULL, 'x'},
+        {"at", required_argument, NULL, 'a'},     {"image", no_argument, NULL, 'i'},
+        {"stdin", no_argument, NULL, 's'},        {"pause-ms", required_argument, NULL, 'p'},
+        {"camera", required_argument, NULL, 'c'}, {"repeat-ms", required_argument, NULL, 'r'},
+        {"online", no_argument, NULL, 'o'},       {"hook", required_argument, NULL, 'k'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     scan_ctx_t sc = {0};
-    const char *db = NULL;
-    bool images = false, from_stdin = false;
-    long long v, pause_ms = 80;
-    int c, result = EXIT_REFUSED;
+    const char *db = NULL, *camera = NULL;
+    bool images = false, from_stdin = false, online = false;
+    long long v, pause_ms = 80, repeat_ms = ADM_FRAME_REPEAT_MS_DEFAULT;
+    int c, result = EXIT_REFUSED, sources;
+    adm_frame_reader_t *still = NULL;
+    adm_camera_t *cam = NULL;
     adm_err_t e;
 
     sc.ctx.direction = ADM_DIRECTION_ENTRY;
@@ -457,6 +635,19 @@ static int cmd_scan(int argc, char **argv)
             if (!parse_num(optarg, 1, 10000, &pause_ms))
                 return usage_error(usage_scan, "bad --pause-ms '%s' (1..10000)", optarg);
             break;
+        case 'c':
+            if (optarg[0] == '\0')
+                return usage_error(usage_scan, "--camera needs a device, e.g. /dev/video0");
+            camera = optarg;
+            break;
+        case 'r':
+            if (!parse_num(optarg, 0, ADM_FRAME_REPEAT_MS_MAX, &repeat_ms))
+                return usage_error(usage_scan, "bad --repeat-ms '%s' (0..%d)", optarg,
+                                   ADM_FRAME_REPEAT_MS_MAX);
+            break;
+        case 'o':
+            online = true;
+            break;
         case 'k': {
             char *eq = strchr(optarg, '=');
             if (eq == NULL || eq[1] == '\0' || sc.n_hooks == MAX_HOOKS)
@@ -478,31 +669,72 @@ static int cmd_scan(int argc, char **argv)
     }
     if (db == NULL || sc.ctx.list_id == 0 || sc.ctx.gate == NULL)
         return usage_error(usage_scan, "scan needs --db, --list and --gate");
-    if (images && from_stdin)
-        return usage_error(usage_scan, "--image and --stdin exclude each other");
-    if (from_stdin ? optind != argc : optind == argc)
-        return usage_error(usage_scan, from_stdin
-                                           ? "--stdin takes no TEXT arguments"
-                                           : "nothing to scan: give TEXT, --image FILE or --stdin");
+    sources = (int)images + (int)from_stdin + (camera != NULL);
+    if (sources > 1)
+        return usage_error(usage_scan, "--image, --stdin and --camera exclude each other");
+    if ((from_stdin || camera != NULL) ? optind != argc : optind == argc)
+        return usage_error(usage_scan,
+                           (from_stdin || camera != NULL)
+                               ? "--stdin and --camera take no TEXT arguments"
+                               : "nothing to scan: give TEXT, --image FILE, --stdin or --camera");
+    /* the device first: a wrong --camera fails before anything else happens */
+    if (camera != NULL && (cam = open_camera(camera)) == NULL)
+        goto out;
+    if (online || camera != NULL)
+        catch_stop_signals();
+    if (online) {
+        if (start_syncer(db, &sc.syncer) != ADM_OK)
+            goto out;
+        if (!adm_syncer_wait_caught_up(sc.syncer, ONLINE_CATCH_UP_MS)) {
+            adm_syncer_status_t st;
+            adm_syncer_status(sc.syncer, &st);
+            if (st.fatal != ADM_OK)
+                goto out; /* the syncer said why */
+            fprintf(stderr, "%s: offline, scanning with the stored data%s%s\n", prog,
+                    st.last_error[0] ? ": " : "", st.last_error);
+        }
+    }
     if ((e = adm_gate_open(db, &sc.g)) != ADM_OK) {
         fprintf(stderr, "%s: cannot open %s: %s\n", prog, db, adm_strerror(e));
         goto out;
     }
     if (adm_gate_event_id(sc.g) == 0) {
-        fprintf(stderr, "%s: %s has no snapshot: run 'admit-gate init' first\n", prog, db);
+        fprintf(stderr,
+                "%s: %s has no event data: run 'admit-gate enroll' or 'admit-gate init' first\n",
+                prog, db);
         goto out;
     }
-    if (from_stdin) {
+    if (camera != NULL) {
+        if (scan_camera(&sc, cam, camera, (long)repeat_ms) != EXIT_ALL_OK)
+            goto out;
+    } else if (from_stdin) {
         if (scan_stdin(&sc, (int)pause_ms) != EXIT_ALL_OK)
             goto out;
     } else {
-        for (int i = optind; i < argc; i++) {
-            if (!(images ? scan_image(&sc, argv[i]) : scan_text(&sc, argv[i], strlen(argv[i]))))
+        /* still images are independent: no repeat filter */
+        if (images && (e = adm_frame_reader_new(0, &still)) != ADM_OK) {
+            fprintf(stderr, "%s: %s\n", prog, adm_strerror(e));
+            goto out;
+        }
+        for (int i = optind; i < argc && !got_signal; i++) {
+            if (!(images ? scan_image(&sc, still, argv[i])
+                         : scan_text(&sc, argv[i], strlen(argv[i]))))
                 goto out;
         }
     }
     result = sc.any_refused ? EXIT_REFUSED : EXIT_ALL_OK;
 out:
+    if (sc.syncer != NULL && sc.g != NULL && !adm_syncer_flush(sc.syncer, ONLINE_FLUSH_MS)) {
+        adm_syncer_status_t st;
+        adm_syncer_status(sc.syncer, &st);
+        if (st.pending > 0)
+            fprintf(stderr,
+                    "%s: %lld scan(s) not uploaded yet; 'admit-gate sync --db %s' uploads them\n",
+                    prog, (long long)st.pending, db);
+    }
+    adm_syncer_stop(sc.syncer);
+    adm_camera_close(cam);
+    adm_frame_reader_free(still);
     adm_gate_close(sc.g);
     return result;
 }
@@ -522,6 +754,8 @@ static int journal_row(const adm_gate_journal_row_t *r, void *ud)
         return 1;
     if (r->has_ticket)
         json_object_set_new(o, "ticket_id", json_integer((json_int_t)r->ticket_id));
+    json_object_set_new(o, "uploaded", json_boolean(r->uploaded));
+    json_object_set_new(o, "conflict", json_boolean(r->conflict));
     line = json_dumps(o, JSON_COMPACT);
     if (line != NULL)
         puts(line);
@@ -570,6 +804,339 @@ out:
     return result;
 }
 
+/* ---- enrollment and sync ---- */
+
+/* Explains a failed request to the server on stderr. */
+static void say_sync_error(const char *what, adm_err_t e, adm_sync_client_t *c)
+{
+    const char *fatal = adm_syncer_fatal_message(e);
+    const char *detail = c != NULL ? adm_sync_client_error(c) : "";
+
+    fprintf(stderr, "%s: %s: %s%s%s\n", prog, what, fatal ? fatal : adm_strerror(e),
+            detail[0] ? ": " : "", detail);
+}
+
+static json_t *round_json(const adm_syncer_round_t *r, adm_gate_t *g)
+{
+    int64_t pending = -1;
+
+    adm_gate_upload_count(g, &pending);
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:{s:I,s:I},s:I}", "pushed", (json_int_t)r->pushed,
+                     "conflicts", (json_int_t)r->conflicts, "pages", (json_int_t)r->pages,
+                     "revocations", (json_int_t)r->revocations, "checkins", (json_int_t)r->checkins,
+                     "cursor", "revocations", (json_int_t)r->cursor.revocations, "checkins",
+                     (json_int_t)r->cursor.checkins, "pending_uploads", (json_int_t)pending);
+}
+
+static int cmd_enroll(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"db", required_argument, NULL, 'd'},   {"qr-image", required_argument, NULL, 'q'},
+        {"name", required_argument, NULL, 'n'}, {"ca", required_argument, NULL, 'c'},
+        {"pin", required_argument, NULL, 'p'},  {"insecure-http", no_argument, NULL, 'k'},
+        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
+    };
+    const char *db = NULL, *qr = NULL, *name = NULL, *ca = NULL, *pin = NULL;
+    bool insecure = false;
+    char uri[ADM_QR_TEXT_MAX + 1], base[ADM_SYNC_URL_MAX + 1], token[ADM_SYNC_TOKEN_MAX + 1];
+    char ca_abs[PATH_MAX];
+    adm_gate_sync_conf_t conf;
+    adm_enrolled_t en;
+    adm_syncer_round_t round = {0};
+    adm_sync_opts_t so = {0};
+    adm_sync_client_t *client = NULL;
+    adm_gate_t *g = NULL;
+    size_t len = 0;
+    adm_err_t e;
+    int c, result = EXIT_REFUSED;
+
+    memset(&conf, 0, sizeof conf);
+    memset(&en, 0, sizeof en);
+    memset(token, 0, sizeof token);
+    uri[0] = '\0';
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            db = optarg;
+            break;
+        case 'q':
+            qr = optarg;
+            break;
+        case 'n':
+            name = optarg;
+            break;
+        case 'c':
+            ca = optarg;
+            break;
+        case 'p':
+            if (strncmp(optarg, "sha256//", 8) != 0 || strlen(optarg) > ADM_SYNC_PIN_MAX)
+                return usage_error(usage_enroll, "bad --pin (sha256//<base64>)");
+            pin = optarg;
+            break;
+        case 'k':
+            insecure = true;
+            break;
+        case 'h':
+            return fputs(usage_enroll, stdout), EXIT_ALL_OK;
+        default:
+            return fputs(usage_enroll, stderr), EXIT_USAGE;
+        }
+    }
+    if (db == NULL || (qr != NULL ? optind != argc : optind != argc - 1))
+        return usage_error(usage_enroll, "enroll needs --db and one enrollment URI or --qr-image");
+    /* 1. the code: admit-enroll:<base>#<token> (never echoed: the token is a credential) */
+    if (qr != NULL) {
+        if ((e = adm_qr_decode_png_file(qr, uri, sizeof uri, &len)) != ADM_OK) {
+            fprintf(stderr, "%s: cannot read an enrollment QR code in %s: %s\n", prog, qr,
+                    adm_strerror(e));
+            goto out;
+        }
+    } else if (strlen(argv[optind]) >= sizeof uri) {
+        fprintf(stderr, "%s: the enrollment URI is too long\n", prog);
+        goto out;
+    } else {
+        snprintf(uri, sizeof uri, "%s", argv[optind]);
+    }
+    if (adm_enroll_uri_parse(uri, base, sizeof base, token, sizeof token) != ADM_OK) {
+        fprintf(stderr,
+                "%s: not an enrollment code: expected admit-enroll:<server URL>#<token>, as "
+                "printed by 'admitctl enroll create'\n",
+                prog);
+        goto out;
+    }
+    if (strncmp(base, "http://", 7) == 0 && !insecure) {
+        fprintf(stderr,
+                "%s: the server URL %s is plain http: pass --insecure-http to allow an "
+                "unencrypted link (tests, a venue LAN without TLS)\n",
+                prog, base);
+        goto out;
+    }
+    if (ca != NULL && (realpath(ca, ca_abs) == NULL || access(ca_abs, R_OK) != 0)) {
+        fprintf(stderr, "%s: cannot read --ca %s: %s\n", prog, ca, strerror(errno));
+        goto out;
+    }
+    if (ca != NULL && strlen(ca_abs) > ADM_GATE_PATH_MAX) {
+        fprintf(stderr, "%s: the --ca path is too long (at most %d bytes)\n", prog,
+                ADM_GATE_PATH_MAX);
+        goto out;
+    }
+    /* 2. the store first: a store that cannot be opened must not burn the code */
+    if ((e = adm_gate_open(db, &g)) != ADM_OK) {
+        fprintf(stderr, "%s: cannot open %s: %s\n", prog, db, adm_strerror(e));
+        goto out;
+    }
+    if (adm_gate_sync_conf_get(g, &conf) == ADM_OK)
+        fprintf(stderr, "%s: %s was enrolled as %s; replacing that enrollment\n", prog, db,
+                conf.device_id);
+    adm_gate_sync_conf_wipe(&conf);
+    /* 3. trade the token */
+    so.base_url = base;
+    so.ca_file = ca != NULL ? ca_abs : NULL;
+    so.pin = pin;
+    so.allow_http = insecure;
+    if ((e = adm_sync_client_new(&so, &client)) != ADM_OK) {
+        fprintf(stderr, "%s: cannot use server URL %s: %s\n", prog, base, adm_strerror(e));
+        goto out;
+    }
+    if ((e = adm_sync_enroll(client, token, name, &en)) != ADM_OK) {
+        long status = adm_sync_client_status(client);
+        if (e == ADM_ERR_HTTP_STATUS && status == 410)
+            fprintf(stderr,
+                    "%s: this enrollment code was already used or has expired: ask the "
+                    "organiser for a new one (%s)\n",
+                    prog, adm_sync_client_error(client));
+        else if (e == ADM_ERR_HTTP_STATUS && status == 404)
+            fprintf(stderr, "%s: the server does not know this enrollment code (%s)\n", prog,
+                    adm_sync_client_error(client));
+        else
+            say_sync_error("enrollment failed", e, client);
+        goto out;
+    }
+    if (en.relay) {
+        fprintf(stderr,
+                "%s: this enrollment code is for an edge relay (admitd --mode edge), not a gate\n",
+                prog);
+        goto out;
+    }
+    /* 4. keep the credentials */
+    snprintf(conf.server, sizeof conf.server, "%s", base);
+    snprintf(conf.device_id, sizeof conf.device_id, "%s", en.device_id);
+    snprintf(conf.secret, sizeof conf.secret, "%s", en.secret);
+    conf.event_id = en.event_id;
+    snprintf(conf.gate, sizeof conf.gate, "%s", en.gate);
+    if (ca != NULL)
+        memcpy(conf.ca_file, ca_abs, strlen(ca_abs) + 1); /* length checked above */
+    snprintf(conf.pin, sizeof conf.pin, "%s", pin != NULL ? pin : "");
+    conf.allow_http = insecure;
+    if ((e = adm_gate_sync_enroll_store(g, &conf)) != ADM_OK) {
+        if (e == ADM_ERR_CONFLICT)
+            fprintf(stderr,
+                    "%s: %s holds scans of event %u, the code is for event %lld: use a new --db "
+                    "file for the new event\n",
+                    prog, db, adm_gate_event_id(g), (long long)en.event_id);
+        else
+            fprintf(stderr, "%s: cannot store the enrollment in %s: %s\n", prog, db,
+                    adm_strerror(e));
+        goto out;
+    }
+    /* 5. the first full sync */
+    if ((e = adm_syncer_round(g, client, &round)) != ADM_OK) {
+        fprintf(stderr,
+                "%s: enrolled as %s, but the first sync failed; run 'admit-gate sync --db %s'\n",
+                prog, en.device_id, db);
+        say_sync_error("sync", e, client);
+        goto out;
+    }
+    print_json(json_pack("{s:s,s:I,s:s,s:s,s:s,s:o}", "device", en.device_id, "event_id",
+                         (json_int_t)en.event_id, "gate", en.gate, "kind", "gate", "server", base,
+                         "sync", round_json(&round, g)));
+    result = EXIT_ALL_OK;
+out:
+    sodium_memzero(token, sizeof token);
+    sodium_memzero(uri, sizeof uri);
+    sodium_memzero(&en, sizeof en);
+    adm_gate_sync_conf_wipe(&conf);
+    adm_sync_client_free(client);
+    adm_gate_close(g);
+    return result;
+}
+
+/* sync --follow: the background syncer until a signal or a fatal error. */
+static int sync_follow(const char *db)
+{
+    adm_syncer_t *s = NULL;
+    adm_syncer_status_t st;
+    int result = EXIT_REFUSED;
+
+    catch_stop_signals();
+    if (start_syncer(db, &s) != ADM_OK)
+        goto out;
+    for (;;) {
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = 200 * 1000000L};
+        adm_syncer_status(s, &st);
+        if (got_signal || !st.running)
+            break;
+        nanosleep(&ts, NULL); /* a signal cuts it short */
+    }
+    adm_syncer_flush(s, got_signal ? 2000 : 0);
+    adm_syncer_status(s, &st);
+    print_json(json_pack(
+        "{s:b,s:I,s:I,s:I,s:I,s:I,s:{s:I,s:I},s:s?}", "online", (int)st.online, "last_sync",
+        (json_int_t)st.last_sync, "pushed", (json_int_t)st.pushed, "pulled", (json_int_t)st.pulled,
+        "conflicts", (json_int_t)st.conflicts, "pending_uploads", (json_int_t)st.pending, "cursor",
+        "revocations", (json_int_t)st.cursor.revocations, "checkins",
+        (json_int_t)st.cursor.checkins, "error", st.fatal != ADM_OK ? st.last_error : NULL));
+    result = st.fatal == ADM_OK ? EXIT_ALL_OK : EXIT_REFUSED;
+out:
+    adm_syncer_stop(s);
+    return result;
+}
+
+static int cmd_sync(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"db", required_argument, NULL, 'd'},
+        {"follow", no_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *db = NULL;
+    bool follow = false;
+    adm_gate_t *g = NULL;
+    adm_sync_client_t *client = NULL;
+    adm_syncer_round_t round = {0};
+    adm_err_t e;
+    int c, result = EXIT_REFUSED;
+
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            db = optarg;
+            break;
+        case 'f':
+            follow = true;
+            break;
+        case 'h':
+            return fputs(usage_sync, stdout), EXIT_ALL_OK;
+        default:
+            return fputs(usage_sync, stderr), EXIT_USAGE;
+        }
+    }
+    if (db == NULL || optind != argc)
+        return usage_error(usage_sync, "sync needs --db and no other arguments");
+    if (access(db, F_OK) != 0) {
+        fprintf(stderr, "%s: %s does not exist: run 'admit-gate enroll' first\n", prog, db);
+        goto out;
+    }
+    if (follow)
+        return sync_follow(db);
+    if ((e = adm_gate_open(db, &g)) != ADM_OK) {
+        fprintf(stderr, "%s: cannot open %s: %s\n", prog, db, adm_strerror(e));
+        goto out;
+    }
+    if ((e = adm_syncer_client_new(g, &client)) != ADM_OK) {
+        if (e == ADM_ERR_NOT_FOUND)
+            fprintf(stderr, "%s: %s is not enrolled: run 'admit-gate enroll' first\n", prog, db);
+        else
+            fprintf(stderr, "%s: cannot use the stored server settings: %s\n", prog,
+                    adm_strerror(e));
+        goto out;
+    }
+    if ((e = adm_syncer_round(g, client, &round)) != ADM_OK) {
+        say_sync_error("sync failed", e, client);
+        if (round.pushed > 0 || round.pages > 0)
+            print_json(round_json(&round, g));
+        goto out;
+    }
+    print_json(round_json(&round, g));
+    result = EXIT_ALL_OK;
+out:
+    adm_sync_client_free(client);
+    adm_gate_close(g);
+    return result;
+}
+
+static int cmd_status(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"db", required_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *db = NULL;
+    adm_gate_t *g = NULL;
+    json_t *o = NULL;
+    adm_err_t e;
+    int c, result = EXIT_REFUSED;
+
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            db = optarg;
+            break;
+        case 'h':
+            return fputs(usage_status, stdout), EXIT_ALL_OK;
+        default:
+            return fputs(usage_status, stderr), EXIT_USAGE;
+        }
+    }
+    if (db == NULL || optind != argc)
+        return usage_error(usage_status, "status needs --db and no other arguments");
+    if (access(db, F_OK) != 0) {
+        fprintf(stderr, "%s: %s does not exist\n", prog, db);
+        goto out;
+    }
+    if ((e = adm_gate_open(db, &g)) != ADM_OK || (e = adm_gate_status_json(g, &o)) != ADM_OK) {
+        fprintf(stderr, "%s: %s: %s\n", prog, db, adm_strerror(e));
+        goto out;
+    }
+    print_json(o);
+    result = EXIT_ALL_OK;
+out:
+    adm_gate_close(g);
+    return result;
+}
+
 int main(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : NULL;
@@ -586,6 +1153,12 @@ int main(int argc, char **argv)
         return cmd_scan(argc - 1, argv + 1);
     if (strcmp(cmd, "journal") == 0)
         return cmd_journal(argc - 1, argv + 1);
+    if (strcmp(cmd, "enroll") == 0)
+        return cmd_enroll(argc - 1, argv + 1);
+    if (strcmp(cmd, "sync") == 0)
+        return cmd_sync(argc - 1, argv + 1);
+    if (strcmp(cmd, "status") == 0)
+        return cmd_status(argc - 1, argv + 1);
     fprintf(stderr, "%s: unknown command '%s'\n%s", prog, cmd, usage_main);
     return EXIT_USAGE;
 }

@@ -1,6 +1,7 @@
 /* snapshot.c: imports the event snapshot document (docs/scanning.md §2)
- * into the gate store in one transaction. Not the sync client that will
- * fetch it, and not incremental updates (gate.c). */
+ * into the gate store in one transaction, for offline use without a
+ * server. Not the sync feed (sync-apply.c) and not incremental updates
+ * (gate.c). */
 #include "scanner/gate-impl.h"
 
 #include <jansson.h>
@@ -109,8 +110,8 @@ static adm_err_t import_tables(adm_gate_t *g, json_t *doc)
     /* revocations, likewise (a few thousand): one prepared statement */
     if (json_array_size(revs) > 0 &&
         sqlite3_prepare_v2(g->db,
-                           "INSERT OR IGNORE INTO revocations(seq, ticket_id, revoked_at)"
-                           " VALUES(?1, ?2, ?3)",
+                           "INSERT OR IGNORE INTO revocations(seq, ticket_id, revoked_at,"
+                           " reason) VALUES(?1, ?2, ?3, ?4)",
                            -1, &ins, NULL) != SQLITE_OK) {
         result = ADM_ERR_STORE;
         goto out;
@@ -125,6 +126,9 @@ static adm_err_t import_tables(adm_gate_t *g, json_t *doc)
         sqlite3_bind_int64(ins, 1, id);
         sqlite3_bind_int64(ins, 2, id2);
         sqlite3_bind_int64(ins, 3, x ? json_integer_value(x) : 0);
+        sqlite3_bind_text(
+            ins, 4, adm_gate_revocation_reason(json_string_value(json_object_get(e, "reason"))), -1,
+            SQLITE_STATIC);
         if (adm_gate_step(ins) != SQLITE_DONE)
             goto out;
     }
@@ -134,8 +138,8 @@ static adm_err_t import_tables(adm_gate_t *g, json_t *doc)
                    *re = json_string_value(json_object_get(e, "reentry"));
         json_t *lt = json_object_get(e, "ticket_types"), *gates = json_object_get(e, "gates");
         adm_reentry_t rule;
-        if (!get_id(e, "id", UINT32_MAX, &id) || name == NULL || !adm_reentry_parse(re, &rule) || !json_is_array(lt) ||
-            (gates && !json_is_array(gates)))
+        if (!get_id(e, "id", UINT32_MAX, &id) || name == NULL || !adm_reentry_parse(re, &rule) ||
+            !json_is_array(lt) || (gates && !json_is_array(gates)))
             goto out;
         if (!adm_gate_sql_ok(adm_gate_sql(g->db,
                                           "INSERT INTO lists(id, name, reentry) VALUES(?1, ?2, ?3)",
@@ -232,6 +236,8 @@ adm_err_t adm_gate_snapshot_import_json(adm_gate_t *g, const char *json, size_t 
     if (adm_gate_step(adm_gate_stmt(g, Q_BEGIN)) != SQLITE_DONE)
         goto out;
     in_tx = true;
+    if (adm_gate_reload(g) != ADM_OK) /* another handle may have changed the event */
+        goto out;
     if (g->event_id != 0 && g->event_id != (uint32_t)event_id) {
         int rc = adm_gate_sql(g->db, "SELECT 1 FROM journal LIMIT 1", "");
         if (rc == SQLITE_ROW) {
@@ -265,8 +271,7 @@ adm_err_t adm_gate_snapshot_import_json(adm_gate_t *g, const char *json, size_t 
     if (adm_gate_step(adm_gate_stmt(g, Q_COMMIT)) != SQLITE_DONE)
         goto out;
     in_tx = false;
-    adm_keyring_free(g->kr);
-    g->kr = kr;
+    adm_gate_keys_take(g, kr, keys);
     kr = NULL;
     g->event_id = (uint32_t)event_id;
     result = ADM_OK;

@@ -72,11 +72,14 @@ static adm_err_t decide(adm_gate_t *g, const char *s, size_t n, int64_t now,
         /* 4. revoked / refunded / blocked (entries only: letting someone out is never a risk) */
         q = adm_gate_stmt(g, Q_REVOKED);
         sqlite3_bind_int64(q, 1, (int64_t)t.ticket_id);
-        rc = adm_gate_step(q);
+        rc = sqlite3_step(q);
         if (rc == SQLITE_ROW) {
-            refuse(res, ADM_VERDICT_REVOKED, "revoked");
+            const char *why = adm_gate_revocation_reason((const char *)sqlite3_column_text(q, 0));
+            sqlite3_reset(q);
+            refuse(res, ADM_VERDICT_REVOKED, why);
             goto done;
         }
+        sqlite3_reset(q);
         if (rc != SQLITE_DONE)
             goto out;
         q = adm_gate_stmt(g, Q_STATUS);
@@ -191,9 +194,6 @@ adm_err_t adm_gate_scan(adm_gate_t *g, const char *text, size_t len, int64_t now
         ctx->list_id == 0 ||
         (ctx->direction != ADM_DIRECTION_ENTRY && ctx->direction != ADM_DIRECTION_EXIT))
         goto out;
-    result = ADM_ERR_STATE;
-    if (g->event_id == 0)
-        goto out;
     while (n > 0 && is_space(s[0]))
         s++, n--;
     while (n > 0 && is_space(s[n - 1]))
@@ -202,6 +202,12 @@ adm_err_t adm_gate_scan(adm_gate_t *g, const char *text, size_t len, int64_t now
     if (adm_gate_step(adm_gate_stmt(g, Q_BEGIN)) != SQLITE_DONE)
         goto out;
     in_tx = true;
+    /* another connection (the syncer) may have changed the event or the keys */
+    if (adm_gate_reload(g) != ADM_OK)
+        goto out;
+    result = ADM_ERR_STATE;
+    if (g->event_id == 0)
+        goto out;
     /* the context: list and gate */
     q = adm_gate_stmt(g, Q_LIST);
     sqlite3_bind_int64(q, 1, ctx->list_id);

@@ -1,8 +1,11 @@
 #!/bin/bash
 # test-admit-gate.sh: drives the real admit-gate binary end to end: init from a
 # snapshot, scans of texts, PNG images and keyboard-wedge input without Enter,
-# hooks, the journal and usage errors. admitctl (server/) makes keys, tokens
-# and QR images here only; admit-gate itself never links server/. Needs jq.
+# hooks, the journal, status, and usage errors; the sync commands' failures
+# that need no server (bad enrollment codes, unreachable server, not
+# enrolled) and --camera without a camera. admitctl (server/) makes keys,
+# tokens and QR images here only; admit-gate itself never links server/.
+# Sync against a real admitd is tests/e2e/test-sync.sh. Needs jq.
 set -u
 gate="$ADMIT_BUILDDIR/scanner/admit-gate"
 ctl="$ADMIT_BUILDDIR/server/admitctl"
@@ -31,7 +34,7 @@ expect() { # expect NAME JQ-FILTER (run with -s on $tmp/out, must print true)
 check "no arguments" 2 "$gate"
 check "unknown command" 2 "$gate" frobnicate
 check "--help" 0 "$gate" --help
-for c in init scan journal; do
+for c in init scan journal enroll sync status; do
     check "$c --help" 0 "$gate" $c --help
     grep -q "usage: admit-gate $c" "$tmp/out" || { echo "FAIL $c --help text"; fails=$((fails + 1)); }
     check "$c bad option" 2 "$gate" $c --no-such-option
@@ -96,7 +99,20 @@ check "scan image again + missing file" 1 "$gate" scan --db "$tmp/g.db" --list 1
 expect "image refusals" '[.[].verdict] == ["already_used","malformed"] and .[1].reason == "io_error"'
 
 # keyboard wedge: codes without Enter, separated only by pauses, then one with CR LF
-check "wedge without Enter" 0 bash -c "{ printf '%s' '$t7'; sleep 0.4; printf '%s' '$t8'; sleep 0.4; printf '%s\r\n' '$t9'; } | '$gate' scan --db '$tmp/g.db' --list 1 --gate North --stdin --pause-ms 100"
+# (through a FIFO, each code sent once the previous verdict is out: a slow
+# start must not find all three codes in the pipe at once)
+wait_lines() { for _ in $(seq 1 200); do [ "$(wc -l <"$tmp/out")" -ge "$1" ] && return 0; sleep 0.05; done; return 1; }
+mkfifo "$tmp/wedge"
+"$gate" scan --db "$tmp/g.db" --list 1 --gate North --stdin --pause-ms 100 <"$tmp/wedge" >"$tmp/out" 2>"$tmp/err" &
+wedge_pid=$!
+exec 3>"$tmp/wedge"
+printf '%s' "$t7" >&3; wait_lines 1
+printf '%s' "$t8" >&3; wait_lines 2
+printf '%s\r\n' "$t9" >&3
+exec 3>&-
+wait "$wedge_pid"
+rc=$?
+if [ "$rc" = 0 ]; then echo "ok   wedge without Enter"; else echo "FAIL wedge without Enter: exit $rc"; fails=$((fails + 1)); fi
 expect "wedge: three codes" '[.[].ticket.id] == [7,8,9] and all(.[]; .verdict == "accept")'
 check "wedge lines" 1 bash -c "printf '%s\n\n%s\r\n' '$t7' 'garbage' | '$gate' scan --db '$tmp/g.db' --list 1 --gate North --stdin"
 expect "wedge lines verdicts" '[.[].verdict] == ["already_used","malformed"]'
@@ -121,6 +137,58 @@ fi
 check "journal" 0 "$gate" journal --db "$tmp/g.db"
 expect "journal rows" 'length == 24 and ([.[].nonce] | unique | length) == 24 and all(.[]; (.text_hash | length) == 64)'
 expect "journal accepts" '[.[] | select(.verdict == "accept")] | length == 9'
+
+expect "journal rows not uploaded yet" 'all(.[]; .uploaded == false and .conflict == false)'
+
+# status: the store as JSON
+check "status" 0 "$gate" status --db "$tmp/g.db"
+expect "status of an offline store" ".[0].device == \"$device\" and .[0].event_id == 7 and .[0].enrolled == false and .[0].pending_uploads == 24 and .[0].journal.total == 24 and .[0].journal.accept == 9 and .[0].journal.malformed == 4 and .[0].remote_checkins == 1 and .[0].revocations == 1 and .[0].cursor == {\"revocations\":0,\"checkins\":0} and (.[0] | has(\"secret\") | not)"
+check "status of a missing file" 1 "$gate" status --db "$tmp/missing.db"
+check "status with an argument" 2 "$gate" status --db "$tmp/g.db" extra
+
+# enroll: bad codes and unreachable servers fail with a clear message, store untouched
+check "enroll without a code" 2 "$gate" enroll --db "$tmp/e.db"
+check "enroll with two codes" 2 "$gate" enroll --db "$tmp/e.db" a b
+check "enroll bad --pin" 2 "$gate" enroll --db "$tmp/e.db" --pin md5//x "admit-enroll:https://x#t"
+check "enroll with a bad URI" 1 "$gate" enroll --db "$tmp/e.db" "https://tickets.example.org#token"
+grep -q "not an enrollment code" "$tmp/err" || { echo "FAIL bad URI message: $(cat "$tmp/err")"; fails=$((fails + 1)); }
+check "enroll with a ticket instead" 1 "$gate" enroll --db "$tmp/e.db" "$t1"
+grep -q "not an enrollment code" "$tmp/err" || { echo "FAIL ticket-as-code message"; fails=$((fails + 1)); }
+check "enroll with a ticket's QR image" 1 "$gate" enroll --db "$tmp/e.db" --qr-image "$tmp/t2.png"
+grep -q "not an enrollment code" "$tmp/err" || { echo "FAIL ticket QR message"; fails=$((fails + 1)); }
+check "enroll with a missing QR image" 1 "$gate" enroll --db "$tmp/e.db" --qr-image "$tmp/none.png"
+grep -q "cannot read an enrollment QR code" "$tmp/err" || { echo "FAIL missing QR message"; fails=$((fails + 1)); }
+check "enroll over plain http without --insecure-http" 1 "$gate" enroll --db "$tmp/e.db" "admit-enroll:http://127.0.0.1:1#dG9rZW4"
+grep -q -- "--insecure-http" "$tmp/err" || { echo "FAIL http message: $(cat "$tmp/err")"; fails=$((fails + 1)); }
+check "enroll with a missing --ca" 1 "$gate" enroll --db "$tmp/e.db" --ca "$tmp/none.pem" "admit-enroll:https://127.0.0.1:1#dG9rZW4"
+grep -q "cannot read --ca" "$tmp/err" || { echo "FAIL --ca message"; fails=$((fails + 1)); }
+check "render an enrollment QR" 0 "$ctl" qr "admit-enroll:http://127.0.0.1:1#dG9rZW4" --png "$tmp/enroll.png"
+check "enroll from a QR image, server unreachable" 1 "$gate" enroll --db "$tmp/e.db" --insecure-http --qr-image "$tmp/enroll.png"
+grep -q "cannot be reached" "$tmp/err" || { echo "FAIL unreachable message: $(cat "$tmp/err")"; fails=$((fails + 1)); }
+grep -q "dG9rZW4" "$tmp/err" && { echo "FAIL the token was echoed"; fails=$((fails + 1)); }
+check "the failed enrollment stored nothing" 0 "$gate" status --db "$tmp/e.db"
+expect "not enrolled" '.[0].enrolled == false and .[0].event_id == 0'
+
+# sync and --online need an enrolled store
+check "sync of a missing store" 1 "$gate" sync --db "$tmp/missing.db"
+check "sync of a store not enrolled" 1 "$gate" sync --db "$tmp/g.db"
+grep -q "not enrolled" "$tmp/err" || { echo "FAIL not enrolled message"; fails=$((fails + 1)); }
+check "sync --follow of a store not enrolled" 1 "$gate" sync --db "$tmp/g.db" --follow
+check "scan --online of a store not enrolled" 1 "$gate" scan --db "$tmp/g.db" --list 1 --gate North --online "$t1"
+grep -q "not enrolled" "$tmp/err" || { echo "FAIL --online message"; fails=$((fails + 1)); }
+
+# --camera: no camera here; a missing or unusable device is a clear error, nothing journaled
+check "camera with TEXT" 2 "$gate" scan --db "$tmp/g.db" --list 1 --gate North --camera /dev/video0 "$t1"
+check "camera and stdin" 2 "$gate" scan --db "$tmp/g.db" --list 1 --gate North --camera /dev/video0 --stdin
+check "bad --repeat-ms" 2 "$gate" scan --db "$tmp/g.db" --list 1 --gate North --camera /dev/video0 --repeat-ms -1
+check "missing camera" 1 "$gate" scan --db "$tmp/g.db" --list 1 --gate North --camera /dev/nonexistent
+grep -q "cannot use camera /dev/nonexistent: No such file or directory" "$tmp/err" || { echo "FAIL missing camera message: $(cat "$tmp/err")"; fails=$((fails + 1)); }
+check "not a video device" 1 "$gate" scan --db "$tmp/g.db" --list 1 --gate North --camera /dev/null
+grep -q "cannot use camera /dev/null" "$tmp/err" || { echo "FAIL /dev/null camera message: $(cat "$tmp/err")"; fails=$((fails + 1)); }
+check "a regular file as camera" 1 "$gate" scan --db "$tmp/g.db" --list 1 --gate North --camera "$tmp/snap.json"
+grep -q "not a video device" "$tmp/err" || { echo "FAIL file camera message"; fails=$((fails + 1)); }
+check "journal unchanged" 0 "$gate" journal --db "$tmp/g.db"
+expect "still 24 rows" 'length == 24'
 
 if [ "$fails" -ne 0 ]; then echo "$fails check(s) failed"; exit 1; fi
 echo "all passed"
