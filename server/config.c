@@ -79,6 +79,14 @@ static const struct setting settings[] = {
          "central: the booking server; edge: a venue server syncing with upstream"),
     STR("server", "upstream", "--upstream", "URL", upstream,
         "edge mode: URL of the central server"),
+    STR("server", "upstream_token", "--upstream-token", "TOKEN", upstream_token,
+        "edge mode: one-time enrollment token (relay) from the central server, used once"),
+    STR("server", "upstream_ca", "--upstream-ca", "FILE", upstream_ca,
+        "edge mode: PEM certificates to trust for upstream instead of the system store"),
+    STR("server", "upstream_pin", "--upstream-pin", "PIN", upstream_pin,
+        "edge mode: pin upstream's public key, sha256//<base64>"),
+    STR("server", "public_url", "--public-url", "URL", public_url,
+        "base URL devices use to reach this server (enrollment QR codes)"),
     ENUM("store", "backend", "--store", "sqlite|mysql", backend, backend_names,
          "inventory store backend"),
     INT("store", "pool_size", "--pool-size", "N", pool_size, 0, 1024,
@@ -670,6 +678,9 @@ static adm_err_t validate(struct loader *ld)
     else if (cfg->mode == ADM_MODE_EDGE && cfg->upstream[0] == '\0')
         result = fail(ld, "server.mode is edge but server.upstream is empty (set --upstream, "
                           "ADMIT_SERVER_UPSTREAM or [server] upstream)");
+    else if (cfg->mode == ADM_MODE_EDGE && cfg->backend != ADM_STORE_SQLITE)
+        result = fail(ld, "server.mode is edge but store.backend is not sqlite (an edge relay "
+                          "keeps its venue's data in embedded SQLite)");
     return result;
 }
 

@@ -48,6 +48,11 @@ typedef struct adm_config {
     int shutdown_timeout_s; /* graceful stop waits this long for requests */
     adm_config_mode_t mode;
     char upstream[ADM_CONFIG_URL_MAX]; /* edge mode: the central server's URL */
+    char upstream_token[ADM_CONFIG_URL_MAX]; /* edge: enrollment token for the first start */
+    char upstream_ca[ADM_CONFIG_PATH_MAX];   /* edge: PEM bundle to trust; "" = system */
+    char upstream_pin[ADM_CONFIG_URL_MAX];   /* edge: "sha256//<base64>" pin; "" = none */
+    char public_url[ADM_CONFIG_URL_MAX];     /* base URL devices reach this server at;
+                                              * "" = http://<listen>:<port> */
     /* [store] */
     adm_store_backend_t backend;
     int pool_size; /* 0 = the backend's default */

@@ -1,5 +1,6 @@
-/* main.c: admitd, the booking server: loads the configuration, opens the
- * store, serves the /v1 API over HTTP with a housekeeping thread until
+/* main.c: admitd, the booking server (or, in edge mode, a venue relay):
+ * loads the configuration, opens the store, serves the /v1 API over HTTP
+ * with a housekeeping thread (and the edge's upstream threads) until
  * SIGTERM or SIGINT, then stops gracefully.
  * Not a place for logic: everything lives in the server library. */
 #include <pthread.h>
@@ -10,6 +11,7 @@
 
 #include "server/app.h"
 #include "server/config.h"
+#include "server/edge.h"
 #include "server/http.h"
 #include "server/issuer.h"
 #include "server/metrics.h"
@@ -51,6 +53,7 @@ int main(int argc, char **argv)
     struct adm_issuer *issuer = NULL;
     struct adm_payments *payments = NULL;
     adm_reaper_t *reaper = NULL;
+    adm_edge_t *edge = NULL;
     adm_app_t app;
     char err[ADM_CONFIG_ERR_MAX], where[ADM_CONFIG_PATH_MAX + 64];
     sigset_t sigs;
@@ -83,15 +86,6 @@ int main(int argc, char **argv)
     case ADM_CONFIG_RUN:
         break;
     }
-    if (cfg->mode == ADM_MODE_EDGE) {
-        /* the venue relay (sync with gate devices and upstream) is not built
-         * yet: refuse rather than run a central server under an edge config */
-        fprintf(stderr, "admitd: server.mode = edge (the venue relay) is not available in "
-                        "this version; run with mode central\n");
-        result = EXIT_CONFIG;
-        goto out;
-    }
-
     /* Block the stop signals in every thread (libmicrohttpd's inherit the
      * mask); this thread collects them with sigwait(). */
     sigemptyset(&sigs);
@@ -154,7 +148,17 @@ int main(int argc, char **argv)
         result = EXIT_STARTUP;
         goto out;
     }
-    printf("admitd listening on %s%s%s:%u (store %s)\n", strchr(cfg->listen, ':') ? "[" : "",
+    if (cfg->mode == ADM_MODE_EDGE) {
+        /* the venue relay: enroll once, then follow upstream in two threads */
+        rc = adm_edge_start(&app, srv, &edge, err, sizeof err);
+        if (rc != ADM_OK) {
+            fprintf(stderr, "admitd: edge relay: %s\n", err[0] ? err : adm_strerror(rc));
+            result = rc == ADM_ERR_CONFIG ? EXIT_CONFIG : EXIT_STARTUP;
+            goto out;
+        }
+    }
+    printf("admitd%s listening on %s%s%s:%u (store %s)\n",
+           cfg->mode == ADM_MODE_EDGE ? " (edge relay)" : "", strchr(cfg->listen, ':') ? "[" : "",
            cfg->listen, strchr(cfg->listen, ':') ? "]" : "", (unsigned)adm_http_server_port(srv),
            where);
     fflush(stdout);
@@ -163,11 +167,14 @@ int main(int argc, char **argv)
         ;
     adm_log(ADM_LOG_INFO, "received %s, stopping (up to %d s for requests in flight)",
             sig == SIGTERM ? "SIGTERM" : "SIGINT", cfg->shutdown_timeout_s);
+    adm_edge_stop(edge); /* no upstream data arrives after this */
+    edge = NULL;
     rc = adm_http_server_stop(srv);
     if (rc != ADM_OK)
         adm_log(ADM_LOG_WARN, "%s", adm_strerror(rc));
     adm_log(ADM_LOG_INFO, "stopped");
 out:
+    adm_edge_stop(edge);
     adm_http_server_free(srv); /* no handler runs after this */
     adm_reaper_stop(reaper);
     adm_payments_free(payments);

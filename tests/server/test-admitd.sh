@@ -154,7 +154,9 @@ check "packaging/admitd.ini parses" 0 "$admitd" --config "$ADMIT_SRCDIR/packagin
 grep -q '^backend = sqlite$' "$tmp/out" || fail "sample config: backend not read as sqlite"
 check "unknown store" 2 "$ctl" init --store oracle
 check "admitd bad flag" 2 "$admitd" --no-such-flag
-check "admitd refuses edge mode (not built yet)" 2 "$admitd" "${db[@]}" --mode edge --upstream http://127.0.0.1:1
+check "edge mode needs an enrollment token" 2 "$admitd" --sqlite "$tmp/edge.db" --mode edge --upstream http://127.0.0.1:1
+grep -q "not enrolled" "$tmp/err" || fail "edge without a token: $(cat "$tmp/err")"
+check "edge mode refuses MariaDB" 2 "$admitd" --mode edge --upstream http://127.0.0.1:1 --store mysql --mysql-primary mysql://a@127.0.0.1/x
 
 echo "$fails failure(s)"
 [ "$fails" -eq 0 ]

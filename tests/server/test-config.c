@@ -88,7 +88,7 @@ static void test_file_parsing(void)
                             "  port   =   9001   # trailing comment\n"
                             "threads = 3 ; other trailing comment\n"
                             "max_body_bytes = 2048\r\n"
-                            "mode = edge\n"
+                            "mode = Central\n"
                             "upstream = \"https://central.example/admit#frag\"  # quoted keeps #\n"
                             "[store]\n"
                             "backend = MySQL\n"
@@ -115,7 +115,7 @@ static void test_file_parsing(void)
     CHECK_INT(cfg.port, 9002); /* a later line wins */
     CHECK_INT(cfg.threads, 3);
     CHECK_INT(cfg.max_body_bytes, 2048);
-    CHECK_INT(cfg.mode, ADM_MODE_EDGE);
+    CHECK_INT(cfg.mode, ADM_MODE_CENTRAL);
     CHECK_STR(cfg.upstream, "https://central.example/admit#frag");
     CHECK_INT(cfg.backend, ADM_STORE_MYSQL);
     CHECK_INT(cfg.pool_size, 8);
@@ -183,7 +183,7 @@ static void test_precedence(void)
                    "--connection-timeout", "7", "--max-body-bytes", "4096", "--shutdown-timeout",
                    "0", "--store", "mysql", "--mysql-primary", "mysql://p/db", "--pool-size", "4",
                    "--replica-max-lag", "9", "--hold-ttl", "60", "--reaper-interval", "2",
-                   "--sqlite", "k", "--mode", "edge", "--upstream", "http://c", "--log-format",
+                   "--sqlite", "k", "--mode", "central", "--upstream", "http://c", "--log-format",
                    "json", "--log-level", "off", "--access-log", "false", END),
               ADM_OK);
     CHECK_STR(cfg.listen, "::1");
@@ -198,7 +198,7 @@ static void test_precedence(void)
     CHECK_INT(cfg.hold_ttl_s, 60);
     CHECK_INT(cfg.reaper_interval_s, 2);
     CHECK_STR(cfg.sqlite_path, "k");
-    CHECK_INT(cfg.mode, ADM_MODE_EDGE);
+    CHECK_INT(cfg.mode, ADM_MODE_CENTRAL);
     CHECK_STR(cfg.upstream, "http://c");
     CHECK_INT(cfg.log_format, ADM_LOG_JSON);
     CHECK_INT(cfg.log_level, ADM_LOG_OFF);
@@ -353,6 +353,19 @@ static void test_env_and_flag_errors(void)
                      "store.backend is mysql but mysql.primary is empty");
     CHECK_CONFIG_ERR(load(noenv, "--mode", "edge", END),
                      "server.mode is edge but server.upstream is empty");
+    CHECK_CONFIG_ERR(load(noenv, "--mode", "edge", "--upstream", "https://c", "--store", "mysql",
+                          "--mysql-primary", "mysql://p/db", END),
+                     "server.mode is edge but store.backend is not sqlite");
+    /* an edge relay: upstream, its enrollment token, CA, pin and public URL */
+    CHECK_ERR(load(noenv, "--mode", "edge", "--upstream", "https://central.example",
+                   "--upstream-token", "tok", "--upstream-ca", "/etc/ca.pem", "--upstream-pin",
+                   "sha256//AAAA", "--public-url", "http://10.0.0.2:8080", END),
+              ADM_OK);
+    CHECK_INT(cfg.mode, ADM_MODE_EDGE);
+    CHECK_STR(cfg.upstream_token, "tok");
+    CHECK_STR(cfg.upstream_ca, "/etc/ca.pem");
+    CHECK_STR(cfg.upstream_pin, "sha256//AAAA");
+    CHECK_STR(cfg.public_url, "http://10.0.0.2:8080");
     CHECK_CONFIG_ERR(load(noenv, "--listen", "", END), "server.listen is empty");
     CHECK_CONFIG_ERR(load(noenv, "--sqlite", "", END), "sqlite.path is empty");
 }
