@@ -30,18 +30,20 @@
 
 /* Store options every database command accepts, passed on to adm_config_load
  * so admitctl reads the same file, variables and flags as admitd. */
-#define STORE_OPTIONS                                                                      \
-    {"config", required_argument, NULL, 'C'}, {"store", required_argument, NULL, 'S'},     \
-        {"sqlite", required_argument, NULL, 'L'},                                          \
-        {"mysql-primary", required_argument, NULL, 'P'},                                   \
-        {"mysql-replica", required_argument, NULL, 'R'}, {"help", no_argument, NULL, 'h'}
+#define STORE_OPTIONS                                                                              \
+    {"config", required_argument, NULL, 'C'}, {"store", required_argument, NULL, 'S'},             \
+        {"sqlite", required_argument, NULL, 'L'}, {"mysql-primary", required_argument, NULL, 'P'}, \
+        {"mysql-replica", required_argument, NULL, 'R'},                                           \
+    {                                                                                              \
+        "help", no_argument, NULL, 'h'                                                             \
+    }
 
-#define STORE_USAGE                                                                        \
-    "Database (as admitd: --config FILE, ADMIT_* variables, or):\n"                        \
-    "  --config FILE        admitd configuration file\n"                                   \
-    "  --store sqlite|mysql backend (default sqlite)\n"                                    \
-    "  --sqlite FILE        SQLite database (default admit.db)\n"                          \
-    "  --mysql-primary URL  mysql://user:pass@host:port/db\n"                            \
+#define STORE_USAGE                                                                                \
+    "Database (as admitd: --config FILE, ADMIT_* variables, or):\n"                                \
+    "  --config FILE        admitd configuration file\n"                                           \
+    "  --store sqlite|mysql backend (default sqlite)\n"                                            \
+    "  --sqlite FILE        SQLite database (default admit.db)\n"                                  \
+    "  --mysql-primary URL  mysql://user:pass@host:port/db\n"                                      \
     "  --mysql-replica URL  a read replica (repeatable)\n"
 
 struct cfg_args {
@@ -100,7 +102,8 @@ out:
     return result;
 }
 
-static int fail_usage(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail_usage(const char *usage, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static int fail_usage(const char *usage, const char *fmt, ...)
 {
     va_list ap;
@@ -218,11 +221,10 @@ static const char usage_type[] =
     "its id; 'list' prints each type with its availability, one JSON object a line.\n"
     "\n" STORE_USAGE;
 
-static const char usage_order[] =
-    "usage: admitctl order list --user ID [DATABASE OPTIONS]\n"
-    "\n"
-    "Prints the user's orders, one JSON object a line.\n"
-    "\n" STORE_USAGE;
+static const char usage_order[] = "usage: admitctl order list --user ID [DATABASE OPTIONS]\n"
+                                  "\n"
+                                  "Prints the user's orders, one JSON object a line.\n"
+                                  "\n" STORE_USAGE;
 
 static const char usage_ticket[] =
     "usage: admitctl ticket list --order ID --user ID [DATABASE OPTIONS]\n"
@@ -242,6 +244,23 @@ static int store_fail(const char *what, adm_err_t err)
 {
     fprintf(stderr, "admitctl: %s: %s\n", what, adm_strerror(err));
     return ADM_CTL_FAIL;
+}
+
+/* A command's subcommands: argv[1] names one of subs (ending with {NULL, NULL}),
+ * which runs on argv + 1; --help prints usage. */
+struct subcmd {
+    const char *name;
+    int (*run)(int argc, char **argv);
+};
+
+static int run_subcommand(int argc, char **argv, const char *usage, const struct subcmd *subs)
+{
+    for (; argc >= 2 && subs->name != NULL; subs++)
+        if (strcmp(argv[1], subs->name) == 0)
+            return subs->run(argc - 1, argv + 1);
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+        return fputs(usage, stdout), ADM_CTL_OK;
+    return fputs(usage, stderr), ADM_CTL_USAGE;
 }
 
 int adm_ctl_init(int argc, char **argv)
@@ -282,8 +301,8 @@ int adm_ctl_init(int argc, char **argv)
         goto out;
     }
     if (email != NULL) {
-        adm_user_spec_t spec = {.email = email, .password_hash = hash, .display_name = "",
-                                .role = ADM_ROLE_ORGANISER};
+        adm_user_spec_t spec = {
+            .email = email, .password_hash = hash, .display_name = "", .role = ADM_ROLE_ORGANISER};
         if ((err = adm_auth_hash_password(password, hash, sizeof hash)) != ADM_OK ||
             (err = adm_store_user_create(st, &spec, now_s(), &id)) != ADM_OK) {
             result = store_fail(email, err);
@@ -370,11 +389,9 @@ out:
 
 int adm_ctl_user(int argc, char **argv)
 {
-    if (argc >= 2 && strcmp(argv[1], "add") == 0)
-        return user_add(argc - 1, argv + 1);
-    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
-        return fputs(usage_user, stdout), ADM_CTL_OK;
-    return fputs(usage_user, stderr), ADM_CTL_USAGE;
+    static const struct subcmd subs[] = {{"add", user_add}, {NULL, NULL}};
+
+    return run_subcommand(argc, argv, usage_user, subs);
 }
 
 static int venue_add(int argc, char **argv)
@@ -433,11 +450,9 @@ out:
 
 int adm_ctl_venue(int argc, char **argv)
 {
-    if (argc >= 2 && strcmp(argv[1], "add") == 0)
-        return venue_add(argc - 1, argv + 1);
-    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
-        return fputs(usage_venue, stdout), ADM_CTL_OK;
-    return fputs(usage_venue, stderr), ADM_CTL_USAGE;
+    static const struct subcmd subs[] = {{"add", venue_add}, {NULL, NULL}};
+
+    return run_subcommand(argc, argv, usage_venue, subs);
 }
 
 static const char *const status_names[] = {"draft", "on_sale", "cancelled", "ended"};
@@ -523,7 +538,8 @@ static int event_add(int argc, char **argv)
         result = store_fail("event add", err);
         goto out;
     }
-    if (on_sale && (err = adm_store_event_set_status(st, id, ADM_EVENT_ON_SALE, now_s())) != ADM_OK) {
+    if (on_sale &&
+        (err = adm_store_event_set_status(st, id, ADM_EVENT_ON_SALE, now_s())) != ADM_OK) {
         result = store_fail("event status", err);
         goto out;
     }
@@ -542,8 +558,8 @@ out:
 
 static int event_status(int argc, char **argv)
 {
-    static const struct option opts[] = {STORE_OPTIONS, {"event", required_argument, NULL, 'v'},
-                                         {0}};
+    static const struct option opts[] = {
+        STORE_OPTIONS, {"event", required_argument, NULL, 'v'}, {0}};
     struct cfg_args ca = {.argc = 1};
     adm_config_t cfg;
     adm_store_t *st = NULL;
@@ -670,7 +686,8 @@ static int event_keys(int argc, char **argv)
         }
     }
     if (optind != argc || id == 0 || (rotate && retire != 0))
-        return fail_usage(usage_event, "event keys needs --event and at most one of --rotate, --retire");
+        return fail_usage(usage_event,
+                          "event keys needs --event and at most one of --rotate, --retire");
     if ((result = open_store(&ca, &cfg, &st)) != ADM_CTL_OK)
         goto out;
     result = ADM_CTL_FAIL;
@@ -694,17 +711,13 @@ out:
 
 int adm_ctl_event(int argc, char **argv)
 {
-    if (argc >= 2 && strcmp(argv[1], "keys") == 0)
-        return event_keys(argc - 1, argv + 1);
-    if (argc >= 2 && strcmp(argv[1], "add") == 0)
-        return event_add(argc - 1, argv + 1);
-    if (argc >= 2 && strcmp(argv[1], "status") == 0)
-        return event_status(argc - 1, argv + 1);
-    if (argc >= 2 && strcmp(argv[1], "list") == 0)
-        return event_list(argc - 1, argv + 1);
-    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
-        return fputs(usage_event, stdout), ADM_CTL_OK;
-    return fputs(usage_event, stderr), ADM_CTL_USAGE;
+    static const struct subcmd subs[] = {{"keys", event_keys},
+                                         {"add", event_add},
+                                         {"status", event_status},
+                                         {"list", event_list},
+                                         {NULL, NULL}};
+
+    return run_subcommand(argc, argv, usage_event, subs);
 }
 
 static int type_add(int argc, char **argv)
@@ -833,19 +846,19 @@ static int type_list(int argc, char **argv)
     if ((result = open_store(&ca, &cfg, &st)) != ADM_CTL_OK)
         goto out;
     result = ADM_CTL_FAIL;
-    if ((err = adm_store_ticket_type_list(st, ADM_READ_HINT_PRIMARY, event, &types, &n)) != ADM_OK) {
+    if ((err = adm_store_ticket_type_list(st, ADM_READ_HINT_PRIMARY, event, &types, &n)) !=
+        ADM_OK) {
         result = store_fail("type list", err);
         goto out;
     }
     for (i = 0; i < n; i++) {
         const adm_ticket_type_t *t = &types[i];
         int64_t avail = t->capacity - t->sold - t->held;
-        print_json(json_pack("{s:I, s:I, s:s, s:I, s:s, s:I, s:I, s:I, s:I}", "id",
-                             (json_int_t)t->id, "event_id", (json_int_t)t->event_id, "name",
-                             t->name, "price", (json_int_t)t->price, "currency", t->currency,
-                             "capacity", (json_int_t)t->capacity, "sold", (json_int_t)t->sold,
-                             "held", (json_int_t)t->held, "available",
-                             (json_int_t)(avail > 0 ? avail : 0)));
+        print_json(json_pack(
+            "{s:I, s:I, s:s, s:I, s:s, s:I, s:I, s:I, s:I}", "id", (json_int_t)t->id, "event_id",
+            (json_int_t)t->event_id, "name", t->name, "price", (json_int_t)t->price, "currency",
+            t->currency, "capacity", (json_int_t)t->capacity, "sold", (json_int_t)t->sold, "held",
+            (json_int_t)t->held, "available", (json_int_t)(avail > 0 ? avail : 0)));
     }
     result = ADM_CTL_OK;
 out:
@@ -856,13 +869,9 @@ out:
 
 int adm_ctl_type(int argc, char **argv)
 {
-    if (argc >= 2 && strcmp(argv[1], "add") == 0)
-        return type_add(argc - 1, argv + 1);
-    if (argc >= 2 && strcmp(argv[1], "list") == 0)
-        return type_list(argc - 1, argv + 1);
-    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
-        return fputs(usage_type, stdout), ADM_CTL_OK;
-    return fputs(usage_type, stderr), ADM_CTL_USAGE;
+    static const struct subcmd subs[] = {{"add", type_add}, {"list", type_list}, {NULL, NULL}};
+
+    return run_subcommand(argc, argv, usage_type, subs);
 }
 
 static const char *const order_states[] = {"pending", "paid", "cancelled", "refunded", "expired"};
@@ -895,13 +904,12 @@ static int order_list(int argc, char **argv)
             size_t k, seats = 0;
             for (k = 0; k < o->n_items; k++)
                 seats += (size_t)o->items[k].quantity;
-            print_json(json_pack("{s:I, s:s, s:I, s:s, s:I, s:s, s:I, s:I, s:s}", "id",
-                                 (json_int_t)o->id, "code", o->code, "user_id",
-                                 (json_int_t)o->user_id, "state",
-                                 (unsigned)o->state < 5 ? order_states[o->state] : "unknown",
-                                 "total", (json_int_t)o->total, "currency", o->currency,
-                                 "seats", (json_int_t)seats, "created", (json_int_t)o->created,
-                                 "provider", o->provider));
+            print_json(
+                json_pack("{s:I, s:s, s:I, s:s, s:I, s:s, s:I, s:I, s:s}", "id", (json_int_t)o->id,
+                          "code", o->code, "user_id", (json_int_t)o->user_id, "state",
+                          (unsigned)o->state < 5 ? order_states[o->state] : "unknown", "total",
+                          (json_int_t)o->total, "currency", o->currency, "seats", (json_int_t)seats,
+                          "created", (json_int_t)o->created, "provider", o->provider));
         }
         before = n > 0 ? orders[n - 1].id : 0;
         free(orders);
@@ -916,11 +924,9 @@ out:
 
 int adm_ctl_order(int argc, char **argv)
 {
-    if (argc >= 2 && strcmp(argv[1], "list") == 0)
-        return order_list(argc - 1, argv + 1);
-    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
-        return fputs(usage_order, stdout), ADM_CTL_OK;
-    return fputs(usage_order, stderr), ADM_CTL_USAGE;
+    static const struct subcmd subs[] = {{"list", order_list}, {NULL, NULL}};
+
+    return run_subcommand(argc, argv, usage_order, subs);
 }
 
 static int ticket_list(int argc, char **argv)
@@ -963,11 +969,11 @@ static int ticket_list(int argc, char **argv)
     }
     for (i = 0; i < n; i++) {
         const adm_store_ticket_t *t = &tickets[i];
-        print_json(json_pack("{s:I, s:I, s:I, s:I, s:s, s:s}", "id", (json_int_t)t->id,
-                             "event_id", (json_int_t)t->event_id, "type_id",
-                             (json_int_t)t->type_id, "order_id", (json_int_t)t->order_id,
-                             "status", t->status == ADM_TICKET_VALID ? "valid" : "revoked",
-                             "token", t->token));
+        print_json(json_pack("{s:I, s:I, s:I, s:I, s:s, s:s}", "id", (json_int_t)t->id, "event_id",
+                             (json_int_t)t->event_id, "type_id", (json_int_t)t->type_id, "order_id",
+                             (json_int_t)t->order_id, "status",
+                             t->status == ADM_TICKET_VALID ? "valid" : "revoked", "token",
+                             t->token));
     }
     result = ADM_CTL_OK;
 out:
@@ -985,7 +991,8 @@ static int ticket_revoke(int argc, char **argv)
     int c, result = ADM_CTL_USAGE;
     adm_err_t err;
 
-    if ((c = parse_id_command(argc, argv, usage_ticket, "ticket revoke", "ticket", &ca, &ticket)) >= 0)
+    if ((c = parse_id_command(argc, argv, usage_ticket, "ticket revoke", "ticket", &ca, &ticket)) >=
+        0)
         return c;
     if ((result = open_store(&ca, &cfg, &st)) != ADM_CTL_OK)
         goto out;
@@ -994,8 +1001,8 @@ static int ticket_revoke(int argc, char **argv)
         result = store_fail("ticket revoke", err);
         goto out;
     }
-    print_json(json_pack("{s:I, s:I}", "ticket", (json_int_t)ticket, "revocation_seq",
-                         (json_int_t)seq));
+    print_json(
+        json_pack("{s:I, s:I}", "ticket", (json_int_t)ticket, "revocation_seq", (json_int_t)seq));
     result = ADM_CTL_OK;
 out:
     adm_store_close(st);
@@ -1004,13 +1011,10 @@ out:
 
 int adm_ctl_ticket(int argc, char **argv)
 {
-    if (argc >= 2 && strcmp(argv[1], "list") == 0)
-        return ticket_list(argc - 1, argv + 1);
-    if (argc >= 2 && strcmp(argv[1], "revoke") == 0)
-        return ticket_revoke(argc - 1, argv + 1);
-    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
-        return fputs(usage_ticket, stdout), ADM_CTL_OK;
-    return fputs(usage_ticket, stderr), ADM_CTL_USAGE;
+    static const struct subcmd subs[] = {
+        {"list", ticket_list}, {"revoke", ticket_revoke}, {NULL, NULL}};
+
+    return run_subcommand(argc, argv, usage_ticket, subs);
 }
 
 /* ---- sync: check-in lists, enrollment, devices, scans (docs/sync.md) ---------------- */
@@ -1129,8 +1133,7 @@ static int list_add(int argc, char **argv)
                 return fail_usage(usage_checkin_list, "bad --types (ids separated by commas)");
             for (i = 0; i < (size_t)n; i++) {
                 if (!parse_i64(type_parts[i], 1, INT64_MAX, &types[i]))
-                    return fail_usage(usage_checkin_list, "bad ticket type id '%s'",
-                                      type_parts[i]);
+                    return fail_usage(usage_checkin_list, "bad ticket type id '%s'", type_parts[i]);
                 for (j = 0; j < i; j++)
                     if (types[j] == types[i])
                         return fail_usage(usage_checkin_list, "ticket type %s given twice",
@@ -1180,8 +1183,8 @@ static int list_add(int argc, char **argv)
         for (j = 0; j < n_known && known[j].id != spec.types[i]; j++)
             ;
         if (j == n_known) {
-            fprintf(stderr, "admitctl: ticket type %" PRId64 " is not a type of event %" PRId64
-                            "\n",
+            fprintf(stderr,
+                    "admitctl: ticket type %" PRId64 " is not a type of event %" PRId64 "\n",
                     spec.types[i], spec.event_id);
             goto out;
         }
@@ -1237,13 +1240,9 @@ out:
 
 int adm_ctl_checkin_list(int argc, char **argv)
 {
-    if (argc >= 2 && strcmp(argv[1], "add") == 0)
-        return list_add(argc - 1, argv + 1);
-    if (argc >= 2 && strcmp(argv[1], "list") == 0)
-        return list_list(argc - 1, argv + 1);
-    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
-        return fputs(usage_checkin_list, stdout), ADM_CTL_OK;
-    return fputs(usage_checkin_list, stderr), ADM_CTL_USAGE;
+    static const struct subcmd subs[] = {{"add", list_add}, {"list", list_list}, {NULL, NULL}};
+
+    return run_subcommand(argc, argv, usage_checkin_list, subs);
 }
 
 static bool ends_with(const char *s, const char *suffix)
@@ -1339,8 +1338,9 @@ static int enroll_create(int argc, char **argv)
     result = ADM_CTL_FAIL;
     if ((err = sync_event(st, spec.event_id)) != ADM_OK) {
         if (err == ADM_ERR_NOT_FOUND)
-            fprintf(stderr, "admitctl: event %" PRId64 " does not exist here (an edge knows an "
-                            "event once it has synced it)\n",
+            fprintf(stderr,
+                    "admitctl: event %" PRId64 " does not exist here (an edge knows an "
+                    "event once it has synced it)\n",
                     spec.event_id);
         else
             store_fail("enroll create", err);
@@ -1373,11 +1373,9 @@ out:
 
 int adm_ctl_enroll(int argc, char **argv)
 {
-    if (argc >= 2 && strcmp(argv[1], "create") == 0)
-        return enroll_create(argc - 1, argv + 1);
-    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
-        return fputs(usage_enroll, stdout), ADM_CTL_OK;
-    return fputs(usage_enroll, stderr), ADM_CTL_USAGE;
+    static const struct subcmd subs[] = {{"create", enroll_create}, {NULL, NULL}};
+
+    return run_subcommand(argc, argv, usage_enroll, subs);
 }
 
 static int device_list(int argc, char **argv)
@@ -1450,13 +1448,10 @@ out:
 
 int adm_ctl_device(int argc, char **argv)
 {
-    if (argc >= 2 && strcmp(argv[1], "list") == 0)
-        return device_list(argc - 1, argv + 1);
-    if (argc >= 2 && strcmp(argv[1], "revoke") == 0)
-        return device_revoke(argc - 1, argv + 1);
-    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
-        return fputs(usage_device, stdout), ADM_CTL_OK;
-    return fputs(usage_device, stderr), ADM_CTL_USAGE;
+    static const struct subcmd subs[] = {
+        {"list", device_list}, {"revoke", device_revoke}, {NULL, NULL}};
+
+    return run_subcommand(argc, argv, usage_device, subs);
 }
 
 /* checkin list / conflicts: every matching scan, page by page. */
@@ -1540,15 +1535,22 @@ out:
     return result;
 }
 
+static int checkin_rows_list(int argc, char **argv)
+{
+    return checkin_rows(argc, argv, false);
+}
+
+static int checkin_rows_conflicts(int argc, char **argv)
+{
+    return checkin_rows(argc, argv, true);
+}
+
 int adm_ctl_checkin(int argc, char **argv)
 {
-    if (argc >= 2 && strcmp(argv[1], "list") == 0)
-        return checkin_rows(argc - 1, argv + 1, false);
-    if (argc >= 2 && strcmp(argv[1], "conflicts") == 0)
-        return checkin_rows(argc - 1, argv + 1, true);
-    if (argc >= 2 && strcmp(argv[1], "stats") == 0)
-        return checkin_stats(argc - 1, argv + 1);
-    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
-        return fputs(usage_checkin, stdout), ADM_CTL_OK;
-    return fputs(usage_checkin, stderr), ADM_CTL_USAGE;
+    static const struct subcmd subs[] = {{"list", checkin_rows_list},
+                                         {"conflicts", checkin_rows_conflicts},
+                                         {"stats", checkin_stats},
+                                         {NULL, NULL}};
+
+    return run_subcommand(argc, argv, usage_checkin, subs);
 }
