@@ -92,11 +92,14 @@ adm_err_t adm_app_routes(adm_app_t *app, adm_http_server_t *srv)
         goto out;
     }
     if ((result = counters_register(app)) != ADM_OK ||
-        (result = adm_routes_accounts(app, srv)) != ADM_OK ||
-        (result = adm_routes_catalog(app, srv)) != ADM_OK ||
-        (result = adm_routes_organiser(app, srv)) != ADM_OK)
+        (result = adm_routes_accounts(app, srv)) != ADM_OK)
         goto out;
-    if ((result = adm_routes_booking(app, srv)) != ADM_OK)
+    /* an edge relay sells nothing: it serves its gates (sync) and its staff
+     * (accounts), and its catalog tables stay empty */
+    if ((app->cfg == NULL || app->cfg->mode != ADM_MODE_EDGE) &&
+        ((result = adm_routes_catalog(app, srv)) != ADM_OK ||
+         (result = adm_routes_organiser(app, srv)) != ADM_OK ||
+         (result = adm_routes_booking(app, srv)) != ADM_OK))
         goto out;
     result = adm_routes_sync(app, srv);
 out:

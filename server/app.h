@@ -45,8 +45,8 @@ typedef struct adm_app {
 int64_t adm_app_now(const adm_app_t *app);
 
 /* Registers every /v1 route of admitd on srv (accounts, catalog, organiser,
- * booking, tickets, sync) and, when app->metrics is set, the booking counters in
- * app->counters. ADM_ERR_NOMEM / ADM_ERR_INVALID_ARG from adm_http_route,
+ * booking, tickets, sync; in edge mode only accounts and sync) and, when
+ * app->metrics is set, the booking counters in app->counters. ADM_ERR_NOMEM / ADM_ERR_INVALID_ARG from adm_http_route,
  * the errors of adm_metrics_counter(). */
 adm_err_t adm_app_routes(adm_app_t *app, adm_http_server_t *srv);
 

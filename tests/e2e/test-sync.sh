@@ -193,6 +193,7 @@ check "edge init" 0 "$ctl" init "${edge_db[@]}"
 start_admitd edge "${edge_db[@]}" --mode edge --upstream "http://127.0.0.1:$pU" --upstream-token "$etoken"
 eport=$port
 E="http://127.0.0.1:$eport"
+api "$E" "the edge sells nothing (no catalog routes)" 404 GET /v1/events
 edge_has_event() { "$ctl" enroll create "${edge_db[@]}" --event "$event" --gate East --public-url "$E"; }
 wait_for 10 edge_has_event || fail "the edge did not mirror event $event"
 enroll_token "${edge_db[@]}" --event "$event" --gate East --public-url "$E"
