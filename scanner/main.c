@@ -20,8 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "scanner/camera.h"
 #include "scanner/frame.h"
+#include "scanner/source.h"
 #include "scanner/gate-sync.h"
 #include "scanner/gate.h"
 #include "scanner/syncer.h"
@@ -61,7 +61,7 @@ static const char usage_init[] =
 
 static const char usage_scan[] =
     "usage: admit-gate scan --db FILE --list ID --gate NAME [OPTIONS]\n"
-    "                       (TEXT... | --image FILE... | --stdin | --camera DEVICE)\n"
+    "                       (TEXT... | --image FILE... | --stdin | --camera SOURCE)\n"
     "\n"
     "Prints one JSON line per scan; every scan is journaled before it is printed.\n"
     "  --db FILE        the gate store (see 'admit-gate enroll' or 'admit-gate init')\n"
@@ -73,8 +73,11 @@ static const char usage_scan[] =
     "  --stdin          read a keyboard-wedge scanner on stdin: a line, or a pause\n"
     "                   of --pause-ms without input, ends a code\n"
     "  --pause-ms N     pause that ends a code on --stdin (1..10000, default 80)\n"
-    "  --camera DEVICE  scan QR codes seen by a V4L2 camera (e.g. /dev/video0)\n"
-    "                   until SIGINT or SIGTERM\n"
+    "  --camera SOURCE  scan QR codes seen by a camera until SIGINT or SIGTERM:\n"
+    "                   a V4L2 device (/dev/video0 or v4l2:/dev/video0), or PNG\n"
+    "                   images played as camera frames until the last one:\n"
+    "                   folder:DIR[?fps=10&hold=5&loop=0] (name order) or\n"
+    "                   image:FILE.png\n"
     "  --repeat-ms N    --camera: a code seen again within N ms of its last sighting\n"
     "                   is not scanned again (0..600000, default 2000)\n"
     "  --online         sync while scanning (enrolled stores): pull the feed first,\n"
@@ -443,25 +446,36 @@ static bool scan_image(scan_ctx_t *sc, adm_frame_reader_t *rd, const char *path)
     return ok;
 }
 
-/* Opens the camera for --camera, saying why not on stderr. */
-static adm_camera_t *open_camera(const char *device)
+/* Opens the --camera source, saying why not on stderr. A plain path (/dev/video0,
+ * ./video0, or any absolute path) is a V4L2 device, as before source specs. */
+static adm_source_t *open_source(const char *spec)
 {
-    adm_camera_t *cam = NULL;
-    char why[256];
-    adm_err_t e = adm_camera_open(device, &cam, why, sizeof why);
+    adm_source_t *src = NULL;
+    char buf[ADM_SOURCE_SPEC_MAX + 8];
+    char why[512];
+    adm_err_t e;
 
+    if ((spec[0] == '/' || spec[0] == '.') && strlen(spec) < sizeof buf - 5) {
+        snprintf(buf, sizeof buf, "v4l2:%s", spec);
+        e = adm_source_open(buf, &src, why, sizeof why);
+    } else {
+        e = adm_source_open(spec, &src, why, sizeof why);
+    }
     if (e != ADM_OK)
-        fprintf(stderr, "%s: cannot use camera %s: %s\n", prog, device,
+        fprintf(stderr, "%s: cannot use camera %s: %s\n", prog, spec,
                 why[0] ? why : adm_strerror(e));
-    return cam;
+    return src;
 }
 
-/* Scans what the camera sees until SIGINT/SIGTERM. EXIT_REFUSED when the
- * camera fails, or on a store error. */
-static int scan_camera(scan_ctx_t *sc, adm_camera_t *cam, const char *device, long repeat_ms)
+/* Scans what the source sees until SIGINT/SIGTERM, or until a finite source
+ * (folder:, image:) ends. An image the source cannot read is reported and
+ * skipped (and counts as refused). EXIT_REFUSED when the camera fails, or on
+ * a store error. */
+static int scan_camera(scan_ctx_t *sc, adm_source_t *src, long repeat_ms)
 {
     adm_frame_reader_t *rd = NULL;
-    char why[256];
+    const char *what = adm_source_describe(src);
+    char why[512];
     adm_err_t e;
     int result = EXIT_REFUSED;
 
@@ -469,12 +483,20 @@ static int scan_camera(scan_ctx_t *sc, adm_camera_t *cam, const char *device, lo
         fprintf(stderr, "%s: %s\n", prog, adm_strerror(e));
         goto out;
     }
-    fprintf(stderr, "%s: scanning with camera %s; Ctrl-C stops\n", prog, device);
+    fprintf(stderr, "%s: scanning with %s; Ctrl-C stops\n", prog, what);
     while (!got_signal) {
         const uint8_t *y800 = NULL;
         int w = 0, h = 0;
-        if ((e = adm_camera_next(cam, CAMERA_POLL_MS, &y800, &w, &h, why, sizeof why)) != ADM_OK) {
-            fprintf(stderr, "%s: camera %s: %s\n", prog, device, why[0] ? why : adm_strerror(e));
+        e = adm_source_next(src, CAMERA_POLL_MS, &y800, &w, &h, why, sizeof why);
+        if (e == ADM_ERR_NOT_FOUND)
+            break; /* the last image was played */
+        if (e == ADM_ERR_IMAGE) {
+            fprintf(stderr, "%s: %s: skipped %s\n", prog, what, why[0] ? why : adm_strerror(e));
+            sc->any_refused = true;
+            continue;
+        }
+        if (e != ADM_OK) {
+            fprintf(stderr, "%s: %s: %s\n", prog, what, why[0] ? why : adm_strerror(e));
             goto out;
         }
         if (y800 != NULL && !scan_frame(sc, rd, y800, w, h, NULL))
@@ -596,7 +618,7 @@ static int cmd_scan(int argc, char **argv)
     long long v, pause_ms = 80, repeat_ms = ADM_FRAME_REPEAT_MS_DEFAULT;
     int c, result = EXIT_REFUSED, sources;
     adm_frame_reader_t *still = NULL;
-    adm_camera_t *cam = NULL;
+    adm_source_t *src = NULL;
     adm_err_t e;
 
     sc.ctx.direction = ADM_DIRECTION_ENTRY;
@@ -637,7 +659,8 @@ static int cmd_scan(int argc, char **argv)
             break;
         case 'c':
             if (optarg[0] == '\0')
-                return usage_error(usage_scan, "--camera needs a device, e.g. /dev/video0");
+                return usage_error(usage_scan,
+                                   "--camera needs a source, e.g. /dev/video0 or folder:DIR");
             camera = optarg;
             break;
         case 'r':
@@ -677,8 +700,8 @@ static int cmd_scan(int argc, char **argv)
                            (from_stdin || camera != NULL)
                                ? "--stdin and --camera take no TEXT arguments"
                                : "nothing to scan: give TEXT, --image FILE, --stdin or --camera");
-    /* the device first: a wrong --camera fails before anything else happens */
-    if (camera != NULL && (cam = open_camera(camera)) == NULL)
+    /* the source first: a wrong --camera fails before anything else happens */
+    if (camera != NULL && (src = open_source(camera)) == NULL)
         goto out;
     if (online || camera != NULL)
         catch_stop_signals();
@@ -705,7 +728,7 @@ static int cmd_scan(int argc, char **argv)
         goto out;
     }
     if (camera != NULL) {
-        if (scan_camera(&sc, cam, camera, (long)repeat_ms) != EXIT_ALL_OK)
+        if (scan_camera(&sc, src, (long)repeat_ms) != EXIT_ALL_OK)
             goto out;
     } else if (from_stdin) {
         if (scan_stdin(&sc, (int)pause_ms) != EXIT_ALL_OK)
@@ -733,7 +756,7 @@ out:
                     prog, (long long)st.pending, db);
     }
     adm_syncer_stop(sc.syncer);
-    adm_camera_close(cam);
+    adm_source_close(src);
     adm_frame_reader_free(still);
     adm_gate_close(sc.g);
     return result;

@@ -1,6 +1,7 @@
 /* route-sync.c: admitd's sync endpoints (docs/sync.md §1-§4): enrollment,
- * the device feed with long-poll, check-in upload, and the organiser views
- * of check-in lists, devices, scans and counts. On an edge (cfg->mode edge)
+ * the device feed with long-poll, check-in upload, the crews' lookup by
+ * order or ticket (§2b), and the organiser views of check-in lists,
+ * devices, scans and counts. On an edge (cfg->mode edge)
  * the feed's header and revocations come from the mirror of the upstream.
  * Not for the edge's own upstream client (edge.c) nor for SQL (store*.c). */
 #include <inttypes.h>
@@ -1297,6 +1298,272 @@ out:
     free(lists);
 }
 
+/* ---- crew lookup (§2b) ---------------------------------------------------------------- */
+
+#define LOOKUP_CHECKINS_MAX 200 /* accepted scans listed per ticket */
+#define LOOKUP_CODE_MAX 16      /* an order code as typed, dashes included */
+
+/* "A7K3-9QXM", any case, dashes anywhere: 8 letters or digits. The store
+ * maps Crockford look-alikes and tells unknown codes apart (404). */
+static bool order_code_shape(const char *s)
+{
+    size_t n = 0, len = strlen(s);
+
+    if (len == 0 || len > LOOKUP_CODE_MAX)
+        return false;
+    for (; *s != '\0'; s++) {
+        if (*s == '-')
+            continue;
+        if (!((*s >= '0' && *s <= '9') || (*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z')))
+            return false;
+        n++;
+    }
+    return n == 8;
+}
+
+static int cmp_scan_time(const void *a, const void *b)
+{
+    const adm_checkin_t *x = a, *y = b;
+
+    if (x->at != y->at)
+        return x->at < y->at ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* The accepted scans (entries and exits) of ticket_id at event_id, in scan
+ * time order, as JSON into *out (new); *n gets how many. */
+static adm_err_t lookup_checkins(adm_app_t *app, int64_t event_id, int64_t ticket_id, json_t **out,
+                                 size_t *n)
+{
+    adm_err_t result;
+    adm_checkin_query_t q = {.event_id = event_id,
+                             .ticket_id = ticket_id,
+                             .accepted_only = true,
+                             .limit = LOOKUP_CHECKINS_MAX + 1};
+    adm_checkin_t *rows = NULL;
+    json_t *arr = NULL;
+    size_t got = 0, i;
+
+    *out = NULL;
+    *n = 0;
+    if ((result = adm_store_checkins_list(app->store, ADM_READ_HINT_PRIMARY, &q, &rows, &got)) !=
+        ADM_OK)
+        goto out;
+    result = ADM_ERR_NOMEM;
+    if ((arr = json_array()) == NULL)
+        goto out;
+    if (got > LOOKUP_CHECKINS_MAX)
+        got = LOOKUP_CHECKINS_MAX; /* the first ones stored; the reply says there are more */
+    qsort(rows, got, sizeof *rows, cmp_scan_time);
+    for (i = 0; i < got; i++)
+        if (!append(arr, json_pack("{s:I, s:s, s:s, s:s, s:I, s:b}", "at", (json_int_t)rows[i].at,
+                                   "gate", rows[i].gate, "device", rows[i].device, "direction",
+                                   adm_direction_name(rows[i].direction), "list_id",
+                                   (json_int_t)rows[i].list_id, "conflict", rows[i].conflict)))
+            goto out;
+    *out = arr;
+    arr = NULL;
+    *n = got;
+    result = ADM_OK;
+out:
+    json_decref(arr);
+    free(rows);
+    return result;
+}
+
+/* One ticket of the reply; type_id 0 = unknown (edge), type_name may be NULL. */
+static adm_err_t lookup_ticket_json(adm_app_t *app, int64_t event_id, int64_t id, int64_t type_id,
+                                    const char *type_name, bool revoked, json_t *tickets)
+{
+    adm_err_t result;
+    json_t *cks = NULL, *o;
+    size_t n = 0;
+
+    if ((result = lookup_checkins(app, event_id, id, &cks, &n)) != ADM_OK)
+        return result;
+    o = json_pack("{s:I, s:o, s:o, s:s, s:o}", "id", (json_int_t)id, "type_id",
+                  type_id != 0 ? json_integer(type_id) : json_null(), "type_name",
+                  type_name != NULL ? json_string(type_name) : json_null(), "status",
+                  revoked ? "revoked" : "valid", "checkins", cks);
+    if (o != NULL && n == LOOKUP_CHECKINS_MAX &&
+        json_object_set_new(o, "checkins_truncated", json_true()) != 0) {
+        json_decref(o);
+        o = NULL;
+    }
+    return append(tickets, o) ? ADM_OK : ADM_ERR_NOMEM;
+}
+
+static const char *type_name_of(const adm_ticket_type_t *types, size_t n, int64_t id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (types[i].id == id)
+            return types[i].name;
+    return NULL;
+}
+
+/* Central: the order's tickets of this event, or one ticket of this event. */
+static void lookup_central(adm_http_req_t *req, adm_app_t *app, int64_t event_id, const char *code,
+                           int64_t ticket_id)
+{
+    adm_err_t rc;
+    adm_order_t *order = NULL;
+    adm_store_ticket_t *tickets = NULL, one;
+    adm_ticket_type_t *types = NULL;
+    size_t n_tickets = 0, n_types = 0, i;
+    json_t *arr = NULL, *reply = NULL;
+    bool ours = false;
+
+    if ((rc = adm_store_ticket_type_list(app->store, ADM_READ_HINT_PRIMARY, event_id, &types,
+                                         &n_types)) != ADM_OK)
+        goto fail;
+    if (code != NULL) {
+        rc = ADM_ERR_NOMEM;
+        if ((order = malloc(sizeof *order)) == NULL)
+            goto fail;
+        rc = adm_store_order_get_by_code(app->store, ADM_READ_HINT_PRIMARY, 0, code, order);
+        for (i = 0; rc == ADM_OK && i < order->n_items; i++)
+            ours = ours || order->items[i].event_id == event_id;
+        if (rc == ADM_ERR_NOT_FOUND || (rc == ADM_OK && !ours)) {
+            adm_http_reply_error(req, 404, "not_found", "no order %s at this event", code);
+            goto out;
+        }
+        if (rc != ADM_OK ||
+            (rc = adm_store_order_tickets(app->store, ADM_READ_HINT_PRIMARY, 0, order->id, &tickets,
+                                          &n_tickets)) != ADM_OK)
+            goto fail;
+    } else {
+        rc = adm_store_ticket_get(app->store, ADM_READ_HINT_PRIMARY, ticket_id, &one);
+        if (rc == ADM_ERR_NOT_FOUND || (rc == ADM_OK && one.event_id != event_id)) {
+            adm_http_reply_error(req, 404, "not_found", "no ticket %lld at this event",
+                                 (long long)ticket_id);
+            goto out;
+        }
+        if (rc != ADM_OK)
+            goto fail;
+        tickets = &one;
+        n_tickets = 1;
+    }
+    rc = ADM_ERR_NOMEM;
+    if ((arr = json_array()) == NULL)
+        goto fail;
+    for (i = 0; i < n_tickets; i++) {
+        const adm_store_ticket_t *t = &tickets[i];
+        if (t->event_id != event_id) /* an order may hold other events' tickets */
+            continue;
+        if ((rc = lookup_ticket_json(app, event_id, t->id, t->type_id,
+                                     type_name_of(types, n_types, t->type_id),
+                                     t->status == ADM_TICKET_REVOKED, arr)) != ADM_OK)
+            goto fail;
+    }
+    rc = ADM_ERR_NOMEM;
+    if (order != NULL)
+        reply = json_pack("{s:{s:s, s:s}, s:o}", "order", "code", order->code, "state",
+                          adm_order_state_name(order->state), "tickets", arr);
+    else
+        reply = json_pack("{s:o}", "tickets", arr);
+    arr = NULL; /* json_pack's "o" took it */
+    if (reply == NULL)
+        goto fail;
+    adm_http_reply_json(req, 200, reply);
+    goto out;
+fail:
+    adm_app_reply_err(req, rc);
+out:
+    json_decref(arr);
+    if (tickets != &one)
+        free(tickets);
+    free(types);
+    free(order);
+}
+
+/* Edge: no orders and no ticket rows here, only the check-ins its gates and
+ * its upstream's feed brought and the mirrored revocations. */
+static void lookup_edge(adm_http_req_t *req, adm_app_t *app, int64_t event_id, int64_t ticket_id)
+{
+    adm_err_t rc;
+    adm_revocation_t *revs = NULL;
+    adm_checkin_t *rows = NULL;
+    adm_checkin_query_t q = {.event_id = event_id, .ticket_id = ticket_id, .limit = 1};
+    size_t got = 0, n_rows = 0, i;
+    int64_t after = 0;
+    bool revoked = false;
+    json_t *arr = NULL;
+
+    /* revocations are the event's exceptions: a short scan of the mirror */
+    do {
+        free(revs);
+        revs = NULL;
+        if ((rc = adm_store_mirror_revocations_since(app->store, event_id, after, 0, &revs,
+                                                     &got)) != ADM_OK)
+            goto fail;
+        for (i = 0; i < got && !revoked; i++)
+            revoked = revs[i].ticket_id == ticket_id;
+        if (got > 0)
+            after = revs[got - 1].seq;
+    } while (!revoked && got == ADM_STORE_REVOCATIONS_PAGE_MAX);
+    if ((rc = adm_store_checkins_list(app->store, ADM_READ_HINT_PRIMARY, &q, &rows, &n_rows)) !=
+        ADM_OK)
+        goto fail;
+    if (!revoked && n_rows == 0) {
+        adm_http_reply_error(req, 404, "not_found",
+                             "nothing known about ticket %lld at this edge (no scans, not "
+                             "revoked); the central server knows every ticket",
+                             (long long)ticket_id);
+        goto out;
+    }
+    rc = ADM_ERR_NOMEM;
+    if ((arr = json_array()) == NULL)
+        goto fail;
+    if ((rc = lookup_ticket_json(app, event_id, ticket_id, 0, NULL, revoked, arr)) != ADM_OK)
+        goto fail;
+    adm_http_reply_json(req, 200, json_pack("{s:o, s:s}", "tickets", arr, "source", "edge"));
+    arr = NULL;
+    goto out;
+fail:
+    adm_app_reply_err(req, rc);
+out:
+    json_decref(arr);
+    free(revs);
+    free(rows);
+}
+
+/* GET /v1/sync/lookup?order=CODE | ?ticket=ID (device): a crew searching at
+ * the gate. Only the device's own event; another event's order or ticket is
+ * 404 like an unknown one. */
+static void get_lookup(adm_http_req_t *req, void *ctx)
+{
+    adm_app_t *app = ctx;
+    adm_device_t dev;
+    const char *code, *ticket;
+    long long ticket_id = 0;
+
+    if (!adm_auth_device(req, app, &dev))
+        return;
+    code = adm_http_query(req, "order");
+    ticket = adm_http_query(req, "ticket");
+    if ((code == NULL) == (ticket == NULL)) {
+        adm_http_reply_error(req, 400, "bad_query", "give either order=CODE or ticket=ID");
+        return;
+    }
+    if (ticket != NULL && !adm_http_query_int(req, "ticket", 0, 1, TICKET_ID_MAX, &ticket_id))
+        return;
+    if (code != NULL && !order_code_shape(code)) {
+        adm_http_reply_error(req, 400, "bad_query",
+                             "order must be an order code like A7K3-9QXM (8 letters or digits)");
+        return;
+    }
+    if (is_edge(app)) {
+        if (code != NULL)
+            adm_http_reply_error(req, 404, "not_available_at_edge",
+                                 "orders are not kept at the edge: search by ticket id, or "
+                                 "ask the central server");
+        else
+            lookup_edge(req, app, dev.event_id, ticket_id);
+        return;
+    }
+    lookup_central(req, app, dev.event_id, code, ticket_id);
+}
+
 adm_err_t adm_routes_sync(adm_app_t *app, adm_http_server_t *srv)
 {
     static const struct {
@@ -1307,6 +1574,7 @@ adm_err_t adm_routes_sync(adm_app_t *app, adm_http_server_t *srv)
         {"POST", "/v1/devices/enroll", "sync.devices.enroll", post_device_enroll},
         {"GET", "/v1/sync", "sync.feed", get_sync},
         {"POST", "/v1/sync/checkins", "sync.checkins.upload", post_checkins},
+        {"GET", "/v1/sync/lookup", "sync.lookup", get_lookup},
         {"POST", "/v1/events/{id}/checkin-lists", "sync.lists.create", post_list},
         {"GET", "/v1/events/{id}/checkin-lists", "sync.lists", get_lists},
         {"GET", "/v1/events/{id}/devices", "sync.devices", get_devices},

@@ -3400,8 +3400,9 @@ struct checkins_list_args {
     size_t *n;
 };
 
-/* Picks the statement whose index serves the query's main filter: the
- * upload queue, the accepted feed (conflicts are accepted entries), or all. */
+/* Picks the statement whose index serves the query's main filter: one
+ * ticket's scans, the upload queue, the accepted feed (conflicts are
+ * accepted entries), or all. */
 static adm_err_t checkins_list_body(adm_sql_t *c, void *arg, bool *keep)
 {
     struct checkins_list_args *a = arg;
@@ -3411,7 +3412,17 @@ static adm_err_t checkins_list_body(adm_sql_t *c, void *arg, bool *keep)
     free(*a->rows); /* from an earlier attempt */
     *a->rows = NULL;
     *a->n = 0;
-    if (q->upstream_pending) {
+    if (q->ticket_id > 0) {
+        if ((result = use(c, Q_CHECKINS_TICKET)) != ADM_OK)
+            goto out;
+        pi(c, q->event_id);
+        pi(c, q->ticket_id);
+        pi(c, q->after_seq);
+        pi(c, q->accepted_only);
+        pt(c, accept_name());
+        pi(c, q->conflicts_only);
+        pi(c, q->upstream_pending);
+    } else if (q->upstream_pending) {
         if ((result = use(c, Q_CHECKINS_PENDING)) != ADM_OK)
             goto out;
         pi(c, q->event_id);

@@ -472,6 +472,10 @@ static const char *const sql_text[N_Q] = {
     [Q_CHECKINS_PENDING] = "SELECT " ADM_SQL_CHECKIN_COLS " FROM checkins WHERE event_id = ? "
                            "AND upstream_done = 0 AND seq > ? AND (? = 0 OR verdict = ?) "
                            "AND (? = 0 OR conflict = 1) ORDER BY seq LIMIT ?",
+    [Q_CHECKINS_TICKET] = "SELECT " ADM_SQL_CHECKIN_COLS " FROM checkins WHERE event_id = ? "
+                          "AND ticket_id = ? AND seq > ? AND (? = 0 OR verdict = ?) "
+                          "AND (? = 0 OR conflict = 1) AND (? = 0 OR upstream_done = 0) "
+                          "ORDER BY seq LIMIT ?",
     [Q_CHECKIN_LAST_SEQ] = "SELECT seq FROM checkins WHERE event_id = ? AND verdict = ? "
                            "ORDER BY seq DESC LIMIT 1",
     [Q_CHECKIN_MARK_UPSTREAM] = "UPDATE checkins SET upstream_done = 1 WHERE seq = ?",

@@ -1672,7 +1672,7 @@ adm_err_t adm_store_checkins_list(adm_store_t *st, adm_read_t rd, const adm_chec
 
     LIST_INIT(rows, n);
     if (st == NULL || q == NULL || rows == NULL || n == NULL || q->event_id <= 0 ||
-        q->after_seq < 0 || q->limit > ADM_STORE_CHECKINS_PAGE_MAX ||
+        q->after_seq < 0 || q->ticket_id < 0 || q->limit > ADM_STORE_CHECKINS_PAGE_MAX ||
         (result = check_read(rd)) != ADM_OK)
         goto out;
     nq = *q;

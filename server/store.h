@@ -851,6 +851,7 @@ typedef struct adm_checkin_query {
     bool accepted_only;    /* verdict accept only (the feed) */
     bool conflicts_only;   /* conflict flag set only */
     bool upstream_pending; /* !upstream_done only (an edge's upload queue) */
+    int64_t ticket_id;     /* > 0: this ticket's scans only (a crew's lookup); 0 = all */
     size_t limit;          /* 1..ADM_STORE_CHECKINS_PAGE_MAX; 0 = 1000 */
 } adm_checkin_query_t;
 

@@ -3,7 +3,8 @@
 # snapshot, scans of texts, PNG images and keyboard-wedge input without Enter,
 # hooks, the journal, status, and usage errors; the sync commands' failures
 # that need no server (bad enrollment codes, unreachable server, not
-# enrolled) and --camera without a camera. admitctl (server/) makes keys,
+# enrolled), --camera without a camera, and --camera folder:DIR (ticket
+# images played as camera frames). admitctl (server/) makes keys,
 # tokens and QR images here only; admit-gate itself never links server/.
 # Sync against a real admitd is tests/e2e/test-sync.sh. Needs jq.
 set -u
@@ -189,6 +190,28 @@ check "a regular file as camera" 1 "$gate" scan --db "$tmp/g.db" --list 1 --gate
 grep -q "not a video device" "$tmp/err" || { echo "FAIL file camera message"; fails=$((fails + 1)); }
 check "journal unchanged" 0 "$gate" journal --db "$tmp/g.db"
 expect "still 24 rows" 'length == 24'
+
+# --camera folder:DIR plays PNG files as camera frames through the same frame path:
+# two ticket images (each held several frames) give two verdicts, then the source ends
+mkdir -p "$tmp/frames"
+t11=$(tk 11); t12=$(tk 12)
+"$ctl" qr "$t11" --png "$tmp/frames/01-t11.png" >/dev/null
+"$ctl" qr "$t12" --png "$tmp/frames/02-t12.png" >/dev/null
+echo "not an image" >"$tmp/frames/notes.txt"
+check "camera folder" 0 "$gate" scan --db "$tmp/g.db" --list 1 --gate North --camera "folder:$tmp/frames?fps=50&hold=3"
+expect "folder: two verdicts in name order" '[.[].ticket.id] == [11,12] and all(.[]; .verdict == "accept")'
+grep -q "scanning with folder $tmp/frames (2 images)" "$tmp/err" || { echo "FAIL folder camera message: $(cat "$tmp/err")"; fails=$((fails + 1)); }
+check "camera folder again (looping is off: one pass)" 1 "$gate" scan --db "$tmp/g.db" --list 1 --gate North --camera "folder:$tmp/frames?fps=50&hold=3"
+expect "folder again: already used" '[.[].verdict] == ["already_used","already_used"]'
+check "camera image" 1 "$gate" scan --db "$tmp/g.db" --list 1 --gate North --camera "image:$tmp/frames/01-t11.png?fps=50"
+expect "image: one verdict" 'length == 1 and .[0].verdict == "already_used" and .[0].ticket.id == 11'
+check "camera missing folder" 1 "$gate" scan --db "$tmp/g.db" --list 1 --gate North --camera "folder:$tmp/nope"
+grep -q "cannot use camera folder:$tmp/nope: .*No such file or directory" "$tmp/err" || { echo "FAIL missing folder message: $(cat "$tmp/err")"; fails=$((fails + 1)); }
+check "camera unknown source" 1 "$gate" scan --db "$tmp/g.db" --list 1 --gate North --camera "webcam"
+grep -q "unknown source" "$tmp/err" || { echo "FAIL unknown source message: $(cat "$tmp/err")"; fails=$((fails + 1)); }
+check "camera bad folder option" 1 "$gate" scan --db "$tmp/g.db" --list 1 --gate North --camera "folder:$tmp/frames?fps=0"
+check "journal after the folder camera" 0 "$gate" journal --db "$tmp/g.db"
+expect "29 rows" 'length == 29'
 
 if [ "$fails" -ne 0 ]; then echo "$fails check(s) failed"; exit 1; fi
 echo "all passed"

@@ -1111,6 +1111,199 @@ static void test_edge_mode(void)
     w.api->cfg->mode = mode;
 }
 
+/* ---- crew lookup (§2b) ------------------------------------------------------ */
+
+/* GET /v1/sync/lookup?<query> as bearer; *res the reply. */
+static long lookup(const char *bearer, const char *query, json_t **res)
+{
+    char path[256];
+
+    snprintf(path, sizeof path, "/v1/sync/lookup?%s", query);
+    return call("GET", path, bearer, NULL, res);
+}
+
+/* The ticket with id in the reply's "tickets" (borrowed), or NULL. */
+static json_t *ticket_in(const json_t *res, int64_t id)
+{
+    json_t *arr = json_object_get(res, "tickets"), *t;
+    size_t i;
+
+    json_array_foreach(arr, i, t)
+    {
+        if (num(t, "id") == id)
+            return t;
+    }
+    return NULL;
+}
+
+static void test_lookup(void)
+{
+    struct device gate, other_gate;
+    int64_t list = make_list(w.event, "Lookup", "once"), now = adm_api_now(w.api);
+    adm_hold_t h, h2;
+    adm_order_t paid, pending;
+    adm_store_ticket_t *t = NULL;
+    size_t nt = 0;
+    const char *ids[2];
+    char ref[64], q[128], lower[16];
+    json_t *res = NULL, *tk, *cks;
+    bool conflict = true;
+
+    enroll(w.event, "North", "gate", &gate);
+    enroll(w.other_event, "Far", "gate", &other_gate);
+    /* one paid order of two GA and one VIP, one pending order */
+    CHECK_ERR(adm_store_hold_create(w.api->store, w.cust_id, w.type, 2, 600, now, &h), ADM_OK);
+    CHECK_ERR(adm_store_hold_create(w.api->store, w.cust_id, w.type2, 1, 600, now, &h2), ADM_OK);
+    ids[0] = h.id;
+    ids[1] = h2.id;
+    CHECK_ERR(adm_store_checkout(w.api->store, w.cust_id, ids, 2, 0, now, &paid), ADM_OK);
+    snprintf(ref, sizeof ref, "lookup-%u-%d", run_id, (int)getpid());
+    CHECK_ERR(adm_store_order_pay(w.api->store, paid.id, "test", ref, now, NULL), ADM_OK);
+    CHECK_ERR(adm_store_order_tickets(w.api->store, ADM_READ_HINT_PRIMARY, 0, paid.id, &t, &nt),
+              ADM_OK);
+    CHECK_INT(nt, 3);
+    if (nt != 3) {
+        free(t);
+        return;
+    }
+    CHECK_ERR(adm_store_hold_create(w.api->store, w.cust_id, w.type, 1, 600, now, &h), ADM_OK);
+    ids[0] = h.id;
+    CHECK_ERR(adm_store_checkout(w.api->store, w.cust_id, ids, 1, 0, now, &pending), ADM_OK);
+    /* ticket 0 entered twice (the second flagged), left once; ticket 1 revoked */
+    scan(&gate, t[0].id, list, T0 + 100, "North", "entry", "accept", &conflict);
+    CHECK(!conflict);
+    scan(&gate, t[0].id, list, T0 + 50, "South", "entry", "accept", &conflict);
+    scan(&gate, t[0].id, list, T0 + 200, "North", "exit", "accept", NULL);
+    scan(&gate, t[0].id, list, T0 + 300, "North", "entry", "already_used", NULL); /* refused */
+    CHECK_ERR(adm_store_ticket_revoke(w.api->store, t[1].id, now, NULL), ADM_OK);
+
+    /* by order code, as printed, lower case and without the dash */
+    snprintf(q, sizeof q, "order=%s", paid.code);
+    CHECK_INT(lookup(gate.bearer, q, &res), 200);
+    CHECK_STR(str(json_object_get(res, "order"), "code"), paid.code);
+    CHECK_STR(str(json_object_get(res, "order"), "state"), "paid");
+    CHECK_INT(json_array_size(json_object_get(res, "tickets")), 3);
+    tk = ticket_in(res, t[0].id);
+    CHECK(tk != NULL);
+    CHECK_STR(str(tk, "status"), "valid");
+    CHECK_INT(num(tk, "type_id"), t[0].type_id);
+    CHECK_STR(str(tk, "type_name"), t[0].type_id == w.type ? "GA" : "VIP");
+    cks = json_object_get(tk, "checkins");
+    CHECK_INT(json_array_size(cks), 3); /* accepted scans only, in scan time order */
+    CHECK_INT(num(json_array_get(cks, 0), "at"), T0 + 50);
+    CHECK_STR(str(json_array_get(cks, 0), "gate"), "South");
+    CHECK_STR(str(json_array_get(cks, 0), "device"), gate.id);
+    CHECK_STR(str(json_array_get(cks, 0), "direction"), "entry");
+    CHECK(json_is_false(json_object_get(json_array_get(cks, 0), "conflict")));
+    CHECK(json_is_true(json_object_get(json_array_get(cks, 1), "conflict")));
+    CHECK_STR(str(json_array_get(cks, 2), "direction"), "exit");
+    CHECK_STR(str(ticket_in(res, t[1].id), "status"), "revoked");
+    CHECK_INT(json_array_size(json_object_get(ticket_in(res, t[2].id), "checkins")), 0);
+    json_decref(res);
+    snprintf(lower, sizeof lower, "%.4s%.4s", paid.code, paid.code + 5);
+    for (char *c = lower; *c; c++)
+        *c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+    snprintf(q, sizeof q, "order=%s", lower);
+    CHECK_INT(lookup(gate.bearer, q, &res), 200);
+    CHECK_INT(json_array_size(json_object_get(res, "tickets")), 3);
+    json_decref(res);
+    /* a pending order has no tickets yet */
+    snprintf(q, sizeof q, "order=%s", pending.code);
+    CHECK_INT(lookup(gate.bearer, q, &res), 200);
+    CHECK_STR(str(json_object_get(res, "order"), "state"), "pending");
+    CHECK_INT(json_array_size(json_object_get(res, "tickets")), 0);
+    json_decref(res);
+
+    /* by ticket id: no "order" member */
+    snprintf(q, sizeof q, "ticket=%lld", (long long)t[1].id);
+    CHECK_INT(lookup(gate.bearer, q, &res), 200);
+    CHECK(json_object_get(res, "order") == NULL);
+    CHECK_INT(json_array_size(json_object_get(res, "tickets")), 1);
+    CHECK_STR(str(ticket_in(res, t[1].id), "status"), "revoked");
+    json_decref(res);
+
+    /* another event's order or ticket is as unknown as a missing one */
+    snprintf(q, sizeof q, "order=%s", paid.code);
+    CHECK_INT(lookup(other_gate.bearer, q, &res), 404);
+    CHECK_STR(err_code(res), "not_found");
+    json_decref(res);
+    snprintf(q, sizeof q, "ticket=%lld", (long long)t[0].id);
+    CHECK_INT(lookup(other_gate.bearer, q, &res), 404);
+    json_decref(res);
+    CHECK_INT(lookup(gate.bearer, "order=ZZZZ-ZZZZ", &res), 404);
+    CHECK_STR(err_code(res), "not_found");
+    json_decref(res);
+    CHECK_INT(lookup(gate.bearer, "ticket=9007199254740991", &res), 404);
+    json_decref(res);
+
+    /* malformed queries */
+    static const char *const bad[] = {
+        "",         "order=AB",   "order=A7K3-9QX%21",       "order=A7K3-9QXM-12", "order=",
+        "ticket=0", "ticket=abc", "ticket=9007199254740992", "ticket=-5",          "ticket=",
+        "x=1",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK_INT(lookup(gate.bearer, bad[i], &res), 400);
+        json_decref(res);
+        res = NULL;
+    }
+    snprintf(q, sizeof q, "order=%s&ticket=%lld", paid.code, (long long)t[0].id);
+    CHECK_INT(lookup(gate.bearer, q, &res), 400);
+    json_decref(res);
+    /* devices only */
+    snprintf(q, sizeof q, "ticket=%lld", (long long)t[0].id);
+    CHECK_INT(lookup(NULL, q, &res), 401);
+    json_decref(res);
+    CHECK_INT(lookup(w.org, q, &res), 401);
+    json_decref(res);
+    free(t);
+
+    /* an edge: no orders; tickets from its check-ins and mirrored revocations */
+    {
+        int64_t event = 1950000000 + (int64_t)(run_id % 40000000);
+        adm_revocation_t rev = {.seq = 1, .ticket_id = 5151, .revoked_at = T0 - 10};
+        adm_config_mode_t mode = w.api->cfg->mode;
+        char header[512], token[64];
+        struct device e;
+
+        snprintf(header, sizeof header,
+                 "{\"event\":{\"id\":%lld,\"title\":\"Edge lookup\",\"starts_at\":%d,"
+                 "\"ends_at\":%d,\"status\":\"on_sale\"},\"keys\":{\"format\":\"admit-keyring\","
+                 "\"version\":1,\"keys\":[]},\"ticket_types\":[],\"checkin_lists\":[]}",
+                 (long long)event, T0, T0 + 3600);
+        w.api->cfg->mode = ADM_MODE_EDGE;
+        CHECK_ERR(adm_store_mirror_put_header(w.api->store, event, header, T0), ADM_OK);
+        CHECK_ERR(adm_store_mirror_advance(w.api->store, event, &rev, 1, 1, -1, T0), ADM_OK);
+        make_token(event, "East", "gate", 0, token);
+        CHECK_INT(callf("POST", "/v1/devices/enroll", NULL, &res, "{s:s}", "token", token), 201);
+        snprintf(e.id, sizeof e.id, "%s", str(res, "device_id"));
+        snprintf(e.bearer, sizeof e.bearer, "%s.%s", e.id, str(res, "secret"));
+        json_decref(res);
+        scan(&e, 5252, 1, T0 + 5, "East", "entry", "accept", NULL);
+
+        CHECK_INT(lookup(e.bearer, "order=A7K3-9QXM", &res), 404);
+        CHECK_STR(err_code(res), "not_available_at_edge");
+        json_decref(res);
+        CHECK_INT(lookup(e.bearer, "ticket=5151", &res), 200);
+        CHECK_STR(str(res, "source"), "edge");
+        tk = ticket_in(res, 5151);
+        CHECK_STR(str(tk, "status"), "revoked");
+        CHECK(json_is_null(json_object_get(tk, "type_id")));
+        CHECK_INT(json_array_size(json_object_get(tk, "checkins")), 0);
+        json_decref(res);
+        CHECK_INT(lookup(e.bearer, "ticket=5252", &res), 200);
+        tk = ticket_in(res, 5252);
+        CHECK_STR(str(tk, "status"), "valid");
+        CHECK_INT(json_array_size(json_object_get(tk, "checkins")), 1);
+        CHECK_STR(str(json_array_get(json_object_get(tk, "checkins"), 0), "device"), e.id);
+        json_decref(res);
+        CHECK_INT(lookup(e.bearer, "ticket=5353", &res), 404); /* nothing known here */
+        CHECK_STR(err_code(res), "not_found");
+        json_decref(res);
+        w.api->cfg->mode = mode;
+    }
+}
+
 int main(void)
 {
     const char *backend = getenv("ADMIT_TEST_STORE");
@@ -1140,6 +1333,7 @@ int main(void)
     ADM_RUN(test_conflicts_and_stats);
     ADM_RUN(test_longpoll);
     ADM_RUN(test_edge_mode);
+    ADM_RUN(test_lookup);
 
     adm_api_stop(w.api);
     return adm_test_done();

@@ -2109,6 +2109,75 @@ static void test_checkins_feed(void)
     CHECK_ERR(adm_store_checkins_list(st, fresh(), &q, &rows, &n), ADM_ERR_INVALID_ARG);
 }
 
+/* One ticket's scans (a crew's lookup at the gate): by seq, combined with
+ * the other filters, other tickets and other events apart. */
+static void test_checkins_by_ticket(void)
+{
+    int64_t event = mk_event(), other = mk_event(), list = mk_list(event, "Main", ADM_REENTRY_ONCE);
+    adm_checkin_query_t q = {.event_id = event, .ticket_id = 77};
+    adm_checkin_result_t r[5];
+    adm_checkin_t *rows = NULL;
+    adm_scan_t s;
+    scan_buf_t b[5];
+    size_t n = 0;
+
+    entry(&b[0], 77, list, T0 + 10);
+    entry(&b[1], 78, list, T0 + 11);
+    mk_scan(&b[2], 77, list, T0 + 12, ADM_DIRECTION_ENTRY, ADM_VERDICT_ALREADY_USED, "South");
+    exit_scan(&b[3], 77, list, T0 + 13);
+    entry(&b[4], 77, list, T0 + 5); /* the earliest entry, stored last: the other conflicts */
+    CHECK_ERR(upload(event, b, 5, r), ADM_OK);
+    s = *entry(&b[0], 77, list, T0); /* the same ticket id at another event stays apart */
+    CHECK_ERR(adm_store_checkins_add(st, other, "", &s, 1, false, T0, NULL), ADM_OK);
+
+    CHECK_ERR(adm_store_checkins_list(st, fresh(), &q, &rows, &n), ADM_OK);
+    CHECK_INT(n, 4);
+    for (size_t i = 0; i < n; i++) {
+        CHECK_INT(rows[i].ticket_id, 77);
+        CHECK_INT(rows[i].event_id, event);
+        if (i > 0)
+            CHECK(rows[i].seq > rows[i - 1].seq);
+    }
+    free(rows);
+    q.accepted_only = true;
+    CHECK_ERR(adm_store_checkins_list(st, fresh(), &q, &rows, &n), ADM_OK);
+    CHECK_INT(n, 3);
+    if (n == 3) {
+        CHECK_INT(rows[0].seq, r[0].seq);
+        CHECK(rows[0].conflict);
+        CHECK_INT(rows[1].direction, ADM_DIRECTION_EXIT);
+        CHECK_INT(rows[2].at, T0 + 5);
+        CHECK(!rows[2].conflict);
+    }
+    free(rows);
+    q.conflicts_only = true;
+    CHECK_ERR(adm_store_checkins_list(st, fresh(), &q, &rows, &n), ADM_OK);
+    CHECK_INT(n, 1);
+    free(rows);
+    q.conflicts_only = false;
+    q.after_seq = r[0].seq;
+    q.limit = 1;
+    CHECK_ERR(adm_store_checkins_list(st, fresh(), &q, &rows, &n), ADM_OK);
+    CHECK_INT(n, 1);
+    if (n == 1)
+        CHECK_INT(rows[0].seq, r[3].seq);
+    free(rows);
+    q.after_seq = 0;
+    q.limit = 0;
+    q.upstream_pending = true;
+    CHECK_ERR(adm_store_checkins_mark_upstream(st, &r[0].seq, 1), ADM_OK);
+    CHECK_ERR(adm_store_checkins_list(st, fresh(), &q, &rows, &n), ADM_OK);
+    CHECK_INT(n, 2);
+    free(rows);
+    q.upstream_pending = false;
+    q.ticket_id = 79; /* no scans */
+    CHECK_ERR(adm_store_checkins_list(st, fresh(), &q, &rows, &n), ADM_OK);
+    CHECK_INT(n, 0);
+    free(rows);
+    q.ticket_id = -1;
+    CHECK_ERR(adm_store_checkins_list(st, fresh(), &q, &rows, &n), ADM_ERR_INVALID_ARG);
+}
+
 static void test_checkin_stats(void)
 {
     int64_t event = mk_event(), l1 = mk_list(event, "Main", ADM_REENTRY_ONCE),
@@ -2868,6 +2937,7 @@ int main(void)
     ADM_RUN(test_checkins_idempotent);
     ADM_RUN(test_checkin_conflicts);
     ADM_RUN(test_checkins_feed);
+    ADM_RUN(test_checkins_by_ticket);
     ADM_RUN(test_checkin_stats);
     ADM_RUN(test_checkins_bad_batch);
     ADM_RUN(test_mirror);
