@@ -214,11 +214,15 @@ static const char usage_event[] =
 static const char usage_type[] =
     "usage: admitctl type add --event ID --name NAME --price MINOR --currency CUR\n"
     "                         --capacity N [--per-order N] [--per-customer N]\n"
-    "                         [--sale-start T] [--sale-end T] [DATABASE OPTIONS]\n"
+    "                         [--sale-start T] [--sale-end T] [--special] [--reentry]\n"
+    "                         [--zone LABEL] [DATABASE OPTIONS]\n"
     "       admitctl type list --event ID\n"
     "\n"
     "Creates a ticket type (price in minor units, e.g. 4500 for 45.00) and prints\n"
     "its id; 'list' prints each type with its availability, one JSON object a line.\n"
+    "Its tickets carry the type's attributes: --special (gates flag them for\n"
+    "attention: accessibility, VIP, check ID), --reentry (re-entry after an exit\n"
+    "even on a once-only check-in list), --zone (seat/zone label, <= 32 bytes).\n"
     "\n" STORE_USAGE;
 
 static const char usage_order[] = "usage: admitctl order list --user ID [DATABASE OPTIONS]\n"
@@ -732,6 +736,9 @@ static int type_add(int argc, char **argv)
                                          {"per-customer", required_argument, NULL, 'u'},
                                          {"sale-start", required_argument, NULL, 's'},
                                          {"sale-end", required_argument, NULL, 'e'},
+                                         {"special", no_argument, NULL, 'x'},
+                                         {"reentry", no_argument, NULL, 'r'},
+                                         {"zone", required_argument, NULL, 'z'},
                                          {0}};
     struct cfg_args ca = {.argc = 1};
     adm_ticket_type_spec_t spec = {.price = -1, .capacity = -1, .per_order_max = 10};
@@ -780,6 +787,17 @@ static int type_add(int argc, char **argv)
         case 'e':
             if (!parse_when(optarg, &spec.sale_ends))
                 return fail_usage(usage_type, "bad --sale-end '%s'", optarg);
+            break;
+        case 'x':
+            spec.special = true;
+            break;
+        case 'r':
+            spec.reentry = true;
+            break;
+        case 'z':
+            if (strlen(optarg) > ADM_STORE_ZONE_MAX)
+                return fail_usage(usage_type, "--zone is longer than %d bytes", ADM_STORE_ZONE_MAX);
+            spec.zone = optarg;
             break;
         default:
             if (!cfg_arg(&ca, c, optarg))
@@ -855,10 +873,12 @@ static int type_list(int argc, char **argv)
         const adm_ticket_type_t *t = &types[i];
         int64_t avail = t->capacity - t->sold - t->held;
         print_json(json_pack(
-            "{s:I, s:I, s:s, s:I, s:s, s:I, s:I, s:I, s:I}", "id", (json_int_t)t->id, "event_id",
-            (json_int_t)t->event_id, "name", t->name, "price", (json_int_t)t->price, "currency",
-            t->currency, "capacity", (json_int_t)t->capacity, "sold", (json_int_t)t->sold, "held",
-            (json_int_t)t->held, "available", (json_int_t)(avail > 0 ? avail : 0)));
+            "{s:I, s:I, s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:b, s:b, s:s}", "id", (json_int_t)t->id,
+            "event_id", (json_int_t)t->event_id, "name", t->name, "price", (json_int_t)t->price,
+            "currency", t->currency, "capacity", (json_int_t)t->capacity, "sold",
+            (json_int_t)t->sold, "held", (json_int_t)t->held, "available",
+            (json_int_t)(avail > 0 ? avail : 0), "special", (int)t->special, "reentry",
+            (int)t->reentry, "zone", t->zone));
     }
     result = ADM_CTL_OK;
 out:

@@ -140,7 +140,8 @@ json_t *adm_app_venue_json(const adm_venue_t *v);
 json_t *adm_app_event_json(const adm_event_t *e);
 
 /* {"id","event_id","name","price","currency","capacity","available",
- *  "per_order_max","per_customer_max","sale_starts","sale_ends","on_sale"},
+ *  "per_order_max","per_customer_max","sale_starts","sale_ends","on_sale",
+ *  "special","reentry","zone"},
  * plus "sold" and "held" when staff. on_sale: the event is on sale (pass its
  * status) and now is inside the type's sale window. */
 json_t *adm_app_type_json(const adm_ticket_type_t *t, adm_event_status_t event_status, int64_t now,

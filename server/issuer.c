@@ -50,6 +50,11 @@ struct batch {
     int64_t event_id;  /* 0 = nothing loaded */
     adm_ticket_t base; /* event id and validity window */
     struct keyset *ks;
+    int64_t type_id;   /* 0 = no type loaded */
+    struct type_attrs {
+        uint8_t flags;                       /* ADM_TICKET_SPECIAL, ADM_TICKET_REENTRY */
+        char label[ADM_TOKEN_LABEL_MAX + 1]; /* the type's seat/zone */
+    } type;
 };
 
 /* ---- key ids ---- */
@@ -575,8 +580,27 @@ out:
     return result;
 }
 
-static adm_err_t fill_payload(const adm_ticket_t *base, const adm_store_ticket_t *t,
-                              adm_ticket_t *out)
+/* The attributes ticket type type_id gives its tickets. */
+static adm_err_t load_type(adm_issuer_t *is, int64_t type_id, struct type_attrs *out)
+{
+    adm_ticket_type_t tt;
+    adm_err_t result;
+
+    memset(out, 0, sizeof *out);
+    if (type_id <= 0 || type_id > (int64_t)UINT32_MAX) /* the token's field is 32 bits */
+        return ADM_ERR_TOKEN_FIELD;
+    result = adm_store_ticket_type_get(is->st, ADM_READ_HINT_PRIMARY, type_id, &tt);
+    if (result != ADM_OK)
+        return result;
+    out->flags = (uint8_t)((tt.special ? ADM_TICKET_SPECIAL : 0) |
+                           (tt.reentry ? ADM_TICKET_REENTRY : 0));
+    _Static_assert(ADM_STORE_ZONE_MAX <= ADM_TOKEN_LABEL_MAX, "a zone fits a token label");
+    memcpy(out->label, tt.zone, sizeof tt.zone);
+    return ADM_OK;
+}
+
+static adm_err_t fill_payload(const adm_ticket_t *base, const struct type_attrs *type,
+                              const adm_store_ticket_t *t, adm_ticket_t *out)
 {
     adm_err_t result = ADM_ERR_TOKEN_FIELD;
 
@@ -585,8 +609,8 @@ static adm_err_t fill_payload(const adm_ticket_t *base, const adm_store_ticket_t
         goto out;
     out->ticket_id = (uint64_t)t->id;
     out->type_id = (uint32_t)t->type_id;
-    out->flags = 0;       /* ticket types have no re-entry / special attribute yet */
-    out->label[0] = '\0'; /* no seating in the store yet */
+    out->flags = type->flags;
+    memcpy(out->label, type->label, sizeof out->label);
     result = ADM_OK;
 out:
     if (result != ADM_OK)
@@ -599,14 +623,16 @@ adm_err_t adm_issuer_ticket_payload(adm_issuer_t *is, const adm_store_ticket_t *
 {
     adm_err_t result = ADM_ERR_INVALID_ARG;
     adm_ticket_t base;
+    struct type_attrs type;
 
     if (out != NULL)
         memset(out, 0, sizeof *out);
     if (is == NULL || t == NULL || out == NULL)
         goto out;
-    if ((result = event_base(is, t->event_id, &base)) != ADM_OK)
+    if ((result = event_base(is, t->event_id, &base)) != ADM_OK ||
+        (result = load_type(is, t->type_id, &type)) != ADM_OK)
         goto out;
-    result = fill_payload(&base, t, out);
+    result = fill_payload(&base, &type, t, out);
 out:
     return result;
 }
@@ -640,7 +666,13 @@ static adm_err_t sign_one(adm_issuer_t *is, struct batch *b, adm_store_ticket_t 
             goto out;
         b->event_id = t->event_id;
     }
-    if ((result = fill_payload(&b->base, t, &payload)) != ADM_OK)
+    if (b->type_id != t->type_id) {
+        b->type_id = 0;
+        if ((result = load_type(is, t->type_id, &b->type)) != ADM_OK)
+            goto out;
+        b->type_id = t->type_id;
+    }
+    if ((result = fill_payload(&b->base, &b->type, t, &payload)) != ADM_OK)
         goto out;
     result = adm_token_encode(&payload, b->ks->kr, b->ks->signing, text, sizeof text, &len);
     if (result != ADM_OK)

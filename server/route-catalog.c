@@ -42,13 +42,14 @@ json_t *adm_app_type_json(const adm_ticket_type_t *t, adm_event_status_t event_s
                 (t->sale_ends == 0 || now < t->sale_ends);
     json_t *j;
 
-    j = json_pack("{s:I, s:I, s:s, s:I, s:s, s:I, s:I, s:i, s:i, s:I, s:I, s:b}", "id",
-                  (json_int_t)t->id, "event_id", (json_int_t)t->event_id, "name", t->name, "price",
-                  (json_int_t)t->price, "currency", t->currency, "capacity",
+    j = json_pack("{s:I, s:I, s:s, s:I, s:s, s:I, s:I, s:i, s:i, s:I, s:I, s:b, s:b, s:b, s:s}",
+                  "id", (json_int_t)t->id, "event_id", (json_int_t)t->event_id, "name", t->name,
+                  "price", (json_int_t)t->price, "currency", t->currency, "capacity",
                   (json_int_t)t->capacity, "available", (json_int_t)(avail > 0 ? avail : 0),
                   "per_order_max", (int)t->per_order_max, "per_customer_max",
                   (int)t->per_customer_max, "sale_starts", (json_int_t)t->sale_starts, "sale_ends",
-                  (json_int_t)t->sale_ends, "on_sale", open ? 1 : 0);
+                  (json_int_t)t->sale_ends, "on_sale", open ? 1 : 0, "special", (int)t->special,
+                  "reentry", (int)t->reentry, "zone", t->zone);
     if (j != NULL && staff &&
         (json_object_set_new(j, "sold", json_integer(t->sold)) != 0 ||
          json_object_set_new(j, "held", json_integer(t->held)) != 0)) {

@@ -317,8 +317,10 @@ static bool type_fields(adm_http_req_t *req, const json_t *in, bool create,
 {
     static const char *const fields[] = {"name",        "price",         "currency",
                                          "capacity",    "per_order_max", "per_customer_max",
-                                         "sale_starts", "sale_ends",     NULL};
-    const char *name, *currency;
+                                         "sale_starts", "sale_ends",     "special",
+                                         "reentry",     "zone",          NULL};
+    const char *name, *currency, *zone;
+    const json_t *flag;
     json_int_t price = spec->price, capacity = spec->capacity;
     json_int_t per_order = spec->per_order_max, per_customer = spec->per_customer_max;
     json_int_t starts = spec->sale_starts, ends = spec->sale_ends;
@@ -332,8 +334,20 @@ static bool type_fields(adm_http_req_t *req, const json_t *in, bool create,
         !opt_int(req, in, "per_order_max", 1, ADM_STORE_QUANTITY_MAX, &per_order, &present) ||
         !opt_int(req, in, "per_customer_max", 0, ADM_STORE_CAPACITY_MAX, &per_customer, &present) ||
         !opt_int(req, in, "sale_starts", 0, TIME_MAX, &starts, &present) ||
-        !opt_int(req, in, "sale_ends", 0, TIME_MAX, &ends, &present))
+        !opt_int(req, in, "sale_ends", 0, TIME_MAX, &ends, &present) ||
+        !adm_app_json_text(req, in, "zone", false, ADM_STORE_ZONE_MAX, false, &zone))
         return false;
+    for (int i = 0; i < 2; i++) {
+        const char *key = i == 0 ? "special" : "reentry";
+        if ((flag = json_object_get(in, key)) != NULL && !json_is_boolean(flag)) {
+            adm_http_reply_error(req, 400, "bad_field", "field \"%s\" must be true or false", key);
+            return false;
+        }
+        if (flag != NULL)
+            *(i == 0 ? &spec->special : &spec->reentry) = json_is_true(flag);
+    }
+    if (zone != NULL)
+        spec->zone = zone;
     if (name != NULL && name[0] == '\0') {
         adm_http_reply_error(req, 400, "bad_field", "field \"name\" must not be empty");
         return false;
@@ -382,7 +396,8 @@ static void reply_type(adm_http_req_t *req, adm_app_t *app, adm_idem_ctx_t *idem
 }
 
 /* POST /v1/events/{id}/ticket-types {name, price, currency, capacity,
- * per_order_max?, per_customer_max?, sale_starts?, sale_ends?} */
+ * per_order_max?, per_customer_max?, sale_starts?, sale_ends?, special?,
+ * reentry?, zone?} */
 static void post_type(adm_http_req_t *req, void *ctx)
 {
     adm_app_t *app = ctx;
@@ -447,7 +462,10 @@ static void patch_type(adm_http_req_t *req, void *ctx)
                                     .per_order_max = t.per_order_max,
                                     .per_customer_max = t.per_customer_max,
                                     .sale_starts = t.sale_starts,
-                                    .sale_ends = t.sale_ends};
+                                    .sale_ends = t.sale_ends,
+                                    .special = t.special,
+                                    .reentry = t.reentry,
+                                    .zone = t.zone};
     if (!type_fields(req, in, false, &spec))
         return;
     rc = adm_store_ticket_type_update(app->store, id, &spec, adm_app_now(app));

@@ -324,9 +324,18 @@ static const char *const migration_2[] = {
     NULL,
 };
 
+/* 3: ticket type attributes carried by its tickets: flags (1 special,
+ * 2 re-entry) and a seat/zone label */
+static const char *const migration_3[] = {
+    "ALTER TABLE ticket_types ADD COLUMN IF NOT EXISTS flags INT NOT NULL DEFAULT 0",
+    "ALTER TABLE ticket_types ADD COLUMN IF NOT EXISTS zone VARCHAR(32) NOT NULL DEFAULT ''",
+    NULL,
+};
+
 static const char *const *const migrations[] = {
     migration_1,
     migration_2,
+    migration_3,
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -393,11 +402,11 @@ static const char *const sql_text[N_Q] = {
     [Q_TYPE_COUNT] = "SELECT COUNT(*) FROM ticket_types WHERE event_id = ?",
     [Q_TYPE_INSERT] =
         "INSERT INTO ticket_types (event_id, name, price, currency, capacity, per_order_max, "
-        "per_customer_max, sale_starts, sale_ends, created, updated) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "per_customer_max, sale_starts, sale_ends, created, updated, flags, zone) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [Q_TYPE_UPDATE] = "UPDATE ticket_types SET name = ?, price = ?, currency = ?, capacity = ?, "
                       "per_order_max = ?, per_customer_max = ?, sale_starts = ?, sale_ends = ?, "
-                      "updated = ? WHERE id = ? AND sold + held <= ?",
+                      "updated = ?, flags = ?, zone = ? WHERE id = ? AND sold + held <= ?",
     [Q_TYPE_GET] = "SELECT " ADM_SQL_TYPE_COLS " FROM ticket_types WHERE id = ?",
     [Q_TYPE_LIST] = "SELECT " ADM_SQL_TYPE_COLS " FROM ticket_types WHERE event_id = ? ORDER BY id",
     [Q_TYPE_FOR_HOLD] = "SELECT t.event_id, t.per_order_max, t.per_customer_max, "

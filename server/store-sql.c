@@ -188,6 +188,15 @@ static adm_err_t read_event(adm_sql_t *c, adm_event_t *e)
     return take_bad(c);
 }
 
+/* ticket_types.flags: the attributes a type gives its tickets */
+#define ADM_SQL_TYPE_SPECIAL 1
+#define ADM_SQL_TYPE_REENTRY 2
+
+static int64_t type_flags(const adm_ticket_type_spec_t *t)
+{
+    return (t->special ? ADM_SQL_TYPE_SPECIAL : 0) | (t->reentry ? ADM_SQL_TYPE_REENTRY : 0);
+}
+
 static adm_err_t read_type(adm_sql_t *c, adm_ticket_type_t *t)
 {
     t->id = ci(c, 0);
@@ -204,6 +213,9 @@ static adm_err_t read_type(adm_sql_t *c, adm_ticket_type_t *t)
     t->sale_ends = ci(c, 11);
     t->created = ci(c, 12);
     t->updated = ci(c, 13);
+    t->special = (ci(c, 14) & ADM_SQL_TYPE_SPECIAL) != 0;
+    t->reentry = (ci(c, 14) & ADM_SQL_TYPE_REENTRY) != 0;
+    ct(c, 15, t->zone, sizeof t->zone);
     return take_bad(c);
 }
 
@@ -1094,6 +1106,8 @@ static adm_err_t type_create_body(adm_sql_t *c, void *arg, bool *keep)
     pi(c, t->sale_ends);
     pi(c, a->now);
     pi(c, a->now);
+    pi(c, type_flags(t));
+    pt(c, t->zone);
     if ((result = run(c, NULL)) == ADM_OK)
         *a->out_id = insert_id(c);
 out:
@@ -1129,6 +1143,8 @@ static adm_err_t type_update_body(adm_sql_t *c, void *arg, bool *keep)
     pi(c, t->sale_starts);
     pi(c, t->sale_ends);
     pi(c, a->now);
+    pi(c, type_flags(t));
+    pt(c, t->zone);
     pi(c, a->id);
     pi(c, t->capacity);
     if ((result = run(c, &changes)) != ADM_OK || changes == 1)

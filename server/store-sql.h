@@ -150,7 +150,7 @@ enum adm_sql_query {
     "revocation_seq, created, updated"
 #define ADM_SQL_TYPE_COLS                                                                          \
     "id, event_id, name, price, currency, capacity, sold, held, per_order_max, "                   \
-    "per_customer_max, sale_starts, sale_ends, created, updated"
+    "per_customer_max, sale_starts, sale_ends, created, updated, flags, zone"
 #define ADM_SQL_HOLD_COLS                                                                          \
     "id, user_id, type_id, event_id, quantity, state, created, expires_at, "                       \
     "COALESCE(order_id, 0)"

@@ -334,6 +334,11 @@ out:
     return result;
 }
 
+static const char *or_empty(const char *s)
+{
+    return s ? s : "";
+}
+
 static adm_err_t check_type(const adm_ticket_type_spec_t *t)
 {
     adm_err_t result = ADM_ERR_INVALID_ARG;
@@ -344,14 +349,11 @@ static adm_err_t check_type(const adm_ticket_type_spec_t *t)
         t->sale_starts < 0 || t->sale_ends < 0 ||
         (t->sale_ends != 0 && t->sale_ends <= t->sale_starts) || !currency_ok(t->currency))
         goto out;
-    result = check_text(t->name, ADM_STORE_NAME_MAX, true, false);
+    if ((result = check_text(t->name, ADM_STORE_NAME_MAX, true, false)) != ADM_OK)
+        goto out;
+    result = check_text(or_empty(t->zone), ADM_STORE_ZONE_MAX, false, false);
 out:
     return result;
-}
-
-static const char *or_empty(const char *s)
-{
-    return s ? s : "";
 }
 
 /* ---- lifecycle ---- */
@@ -647,6 +649,7 @@ adm_err_t adm_store_ticket_type_create(adm_store_t *st, const adm_ticket_type_sp
                                        int64_t now, int64_t *id)
 {
     adm_err_t result = ADM_ERR_INVALID_ARG;
+    adm_ticket_type_spec_t norm;
 
     if (st == NULL || id == NULL || now <= 0)
         goto out;
@@ -657,7 +660,9 @@ adm_err_t adm_store_ticket_type_create(adm_store_t *st, const adm_ticket_type_sp
         result = ADM_ERR_INVALID_ARG;
         goto out;
     }
-    BACKEND(result, st, type_create, spec, now, id);
+    norm = *spec;
+    norm.zone = or_empty(spec->zone);
+    BACKEND(result, st, type_create, &norm, now, id);
 out:
     return result;
 }
@@ -666,12 +671,15 @@ adm_err_t adm_store_ticket_type_update(adm_store_t *st, int64_t id,
                                        const adm_ticket_type_spec_t *spec, int64_t now)
 {
     adm_err_t result = ADM_ERR_INVALID_ARG;
+    adm_ticket_type_spec_t norm;
 
     if (st == NULL || id <= 0 || now <= 0)
         goto out;
     if ((result = check_type(spec)) != ADM_OK)
         goto out;
-    BACKEND(result, st, type_update, id, spec, now);
+    norm = *spec;
+    norm.zone = or_empty(spec->zone);
+    BACKEND(result, st, type_update, id, &norm, now);
 out:
     return result;
 }

@@ -95,6 +95,7 @@ adm_err_t adm_store_set_metrics(adm_store_t *st, adm_metrics_t *m);
 #define ADM_STORE_EMAIL_MAX 254
 #define ADM_STORE_PWHASH_MAX 255    /* libsodium crypto_pwhash_STRBYTES is 128 */
 #define ADM_STORE_CURRENCY_LEN 3    /* ISO 4217, three upper-case letters */
+#define ADM_STORE_ZONE_MAX 32       /* ticket type seat/zone label, bytes (= ADM_TOKEN_LABEL_MAX) */
 #define ADM_STORE_SEARCH_TEXT_MAX 100
 #define ADM_STORE_HOLD_ID_LEN 32    /* 128 random bits as lower-case hex */
 #define ADM_STORE_ORDER_CODE_LEN 9  /* "A7K3-9QXM" */
@@ -231,6 +232,12 @@ typedef struct adm_ticket_type_spec {
     int32_t per_customer_max; /* seats per customer (held + bought); 0 = unlimited */
     int64_t sale_starts;      /* holds allowed when sale_starts <= now (0 = any time) */
     int64_t sale_ends;        /* ... and now < sale_ends (0 = no end) */
+    bool special;             /* tickets carry ADM_TICKET_SPECIAL: gates flag them for attention
+                               * (accessibility, VIP, check ID) */
+    bool reentry;             /* tickets carry ADM_TICKET_REENTRY: re-entry after an exit even
+                               * on a "once" check-in list */
+    const char *zone;         /* seat/zone label printed in the tickets ("Block A", "Balcony");
+                               * NULL or "" = none; <= ADM_STORE_ZONE_MAX */
 } adm_ticket_type_spec_t;
 
 typedef struct adm_ticket_type {
@@ -245,6 +252,8 @@ typedef struct adm_ticket_type {
                    * not yet released by the reaper */
     int32_t per_order_max, per_customer_max;
     int64_t sale_starts, sale_ends;
+    bool special, reentry;
+    char zone[ADM_STORE_ZONE_MAX + 1];
     int64_t created, updated;
 } adm_ticket_type_t;
 

@@ -68,6 +68,9 @@ check "event add unknown venue" 1 "$ctl" event add "${db[@]}" --venue 999999 --t
 check "type add free" 0 "$ctl" type add "${db[@]}" --event "$event" --name "Community" --price 0 --currency MYR --capacity 5 --per-order 4
 free_type=$(cat "$tmp/out")
 check "type add paid" 0 "$ctl" type add "${db[@]}" --event "$event" --name "Standard" --price 5000 --currency MYR --capacity 100
+check "type add special with a zone" 0 "$ctl" type add "${db[@]}" --event "$event" --name "Access" --price 0 --currency MYR --capacity 5 --special --zone "Ramp Gate B"
+special_type=$(cat "$tmp/out")
+check "type add zone too long" 2 "$ctl" type add "${db[@]}" --event "$event" --name X --price 0 --currency MYR --capacity 1 --zone "123456789012345678901234567890123"
 check "type add bad price" 2 "$ctl" type add "${db[@]}" --event "$event" --name X --price -1 --currency MYR --capacity 1
 check "type list" 0 "$ctl" type list "${db[@]}" --event "$event"
 expect "type list availability" "select(.id == $free_type) | .available == 5 and .price == 0" 
@@ -109,6 +112,18 @@ api "zero quantity" 400 POST /v1/holds "$tok" "{\"ticket_type_id\":$free_type,\"
 api "broken JSON" 400 POST /v1/holds "$tok" '{"ticket_type_id":'
 api "no token" 401 POST /v1/holds "" "{\"ticket_type_id\":$free_type,\"quantity\":1}"
 
+api "hold special" 201 POST /v1/holds "$tok" "{\"ticket_type_id\":$special_type,\"quantity\":1}"
+shold=$(jq -r .id "$tmp/out")
+api "order special" 201 POST /v1/orders "$tok" "{\"hold_ids\":[\"$shold\"]}"
+sorder=$(jq -r .id "$tmp/out")
+api "pay special" 200 POST "/v1/orders/$sorder/pay" "$tok" '{"provider":"free"}'
+jq -r '.tickets[0].token' "$tmp/out" > "$tmp/special.txt"
+api "type view shows the attributes" 200 GET "/v1/events/$event/ticket-types"
+expect "special, zone" "[.ticket_types[]? // .[]? | select(.id == $special_type)] | .[0] | .special == true and .reentry == false and .zone == \"Ramp Gate B\""
+api "PATCH zone" 200 PATCH "/v1/ticket-types/$special_type" "$otok" '{"zone":"Ramp Gate C","reentry":true}'
+expect "patched" '.zone == "Ramp Gate C" and .reentry == true and .special == true'
+api "PATCH bad flag" 400 PATCH "/v1/ticket-types/$special_type" "$otok" '{"special":"yes"}'
+
 # --- the same tickets seen by admitctl, verified offline
 check "order list" 0 "$ctl" order list "${db[@]}" --user "$cust_id"
 expect "order list row" "select(.id == $order) | .state == \"paid\" and .seats == 2"
@@ -120,6 +135,8 @@ cp "$tmp/out" "$tmp/keys.json"
 check "ticket verifies offline" 0 "$ctl" verify --pub "$tmp/keys.json" "$(cat "$tmp/t1.txt")"
 expect "verified fields" ".ok and .event == $event and .ticket == $t1_id and .type == $free_type"
 curl -s -o "$tmp/t1.png" -H "Authorization: Bearer $tok" "$base/v1/tickets/$t1_id/qr.png"
+check "special ticket verifies with its flag and seat" 0 "$ctl" verify --pub "$tmp/keys.json" "$(cat "$tmp/special.txt")"
+expect "flag and seat in the token" '.special == true and .seat == "Ramp Gate B"'
 check "ticket QR from admitd scans and verifies" 0 "$ctl" verify --pub "$tmp/keys.json" --image "$tmp/t1.png"
 
 # --- revocation reaches the scanners' feed

@@ -372,6 +372,40 @@ static void test_sign_order(void)
     teardown(&f);
 }
 
+/* A ticket type's attributes reach its tokens: special and re-entry flags,
+ * the seat/zone label; changing the type changes tickets signed afterwards. */
+static void test_type_attributes(void)
+{
+    struct fixture f;
+    adm_ticket_type_t tt;
+    adm_ticket_type_spec_t spec;
+    adm_store_ticket_t *t = NULL;
+    adm_keyring_t *kr;
+    adm_ticket_t dec;
+    size_t n;
+    int64_t order;
+
+    setup(&f, 10, EV_START);
+    CHECK_ERR(adm_store_ticket_type_get(f.st, ADM_READ_HINT_PRIMARY, f.type_id, &tt), ADM_OK);
+    spec = (adm_ticket_type_spec_t){.name = tt.name, .price = tt.price, .currency = tt.currency,
+                                    .capacity = tt.capacity, .per_order_max = tt.per_order_max,
+                                    .special = true, .reentry = true, .zone = "Wheelchair Bay 2"};
+    CHECK_ERR(adm_store_ticket_type_update(f.st, f.type_id, &spec, NOW), ADM_OK);
+    order = buy(&f, 2);
+    CHECK_ERR(adm_issuer_sign_order(f.is, order, NOW, NULL), ADM_OK);
+    kr = public_keyring(&f, f.event_id);
+    n = order_tickets(&f, order, &t);
+    CHECK_INT(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        CHECK_ERR(adm_token_decode(t[i].token, strlen(t[i].token), kr, &dec), ADM_OK);
+        CHECK_INT(dec.flags, ADM_TICKET_SPECIAL | ADM_TICKET_REENTRY);
+        CHECK_STR(dec.label, "Wheelchair Bay 2");
+    }
+    free(t);
+    adm_keyring_free(kr);
+    teardown(&f);
+}
+
 /* An event starting within the first hours of 1970 clamps valid_from to 0. */
 static void test_window_clamp(void)
 {
@@ -389,6 +423,9 @@ static void test_window_clamp(void)
     CHECK_INT(p.event_id, 0);
     t.type_id = 1;
     t.event_id = 123456;
+    CHECK_ERR(adm_issuer_ticket_payload(f.is, &t, &p), ADM_ERR_NOT_FOUND);
+    t.event_id = f.event_id;
+    t.type_id = f.type_id + 1000; /* no such type */
     CHECK_ERR(adm_issuer_ticket_payload(f.is, &t, &p), ADM_ERR_NOT_FOUND);
     teardown(&f);
 }
@@ -617,6 +654,7 @@ int main(void)
     ADM_RUN(test_first_key_threads);
     ADM_RUN(test_first_key_two_processes);
     ADM_RUN(test_sign_order);
+    ADM_RUN(test_type_attributes);
     ADM_RUN(test_window_clamp);
     ADM_RUN(test_rotate_retire);
     ADM_RUN(test_sweep);

@@ -343,6 +343,8 @@ static void test_ticket_type_crud(void)
     CHECK_INT(t.per_customer_max, 8);
     CHECK_INT(t.sale_starts, T0 - 10);
     CHECK_INT(t.sale_ends, T0 + 100000);
+    CHECK(!t.special && !t.reentry);
+    CHECK_STR(t.zone, "");
     CHECK_ERR(adm_store_ticket_type_get(st, ADM_READ_HINT_ANY, MISSING(type), &t),
               ADM_ERR_NOT_FOUND);
 
@@ -374,6 +376,28 @@ static void test_ticket_type_crud(void)
     CHECK_INT(t.held, 4);
     CHECK_INT(t.updated, T0 + 1);
     CHECK_INT(avail(type).available, 0);
+    CHECK(!t.special && !t.reentry);
+
+    /* the attributes tickets carry: flags and a seat/zone label (UTF-8, bounded) */
+    spec.special = true;
+    spec.reentry = true;
+    spec.zone = "Balcony \xc3\xa9st";
+    CHECK_ERR(adm_store_ticket_type_update(st, type, &spec, T0 + 2), ADM_OK);
+    CHECK_ERR(adm_store_ticket_type_get(st, ADM_READ_HINT_PRIMARY, type, &t), ADM_OK);
+    CHECK(t.special && t.reentry);
+    CHECK_STR(t.zone, "Balcony \xc3\xa9st");
+    spec.reentry = false;
+    spec.zone = NULL;
+    CHECK_ERR(adm_store_ticket_type_update(st, type, &spec, T0 + 3), ADM_OK);
+    CHECK_ERR(adm_store_ticket_type_get(st, ADM_READ_HINT_PRIMARY, type, &t), ADM_OK);
+    CHECK(t.special && !t.reentry);
+    CHECK_STR(t.zone, "");
+    spec.zone = "123456789012345678901234567890123"; /* 33 bytes */
+    CHECK_ERR(adm_store_ticket_type_update(st, type, &spec, T0 + 4), ADM_ERR_TOO_BIG);
+    spec.zone = "tab\there";
+    CHECK_ERR(adm_store_ticket_type_update(st, type, &spec, T0 + 4), ADM_ERR_INVALID_ARG);
+    spec.zone = "A";
+    spec.capacity = 4;
     CHECK_ERR(adm_store_ticket_type_update(st, MISSING(type), &spec, T0), ADM_ERR_NOT_FOUND);
 
     spec.event_id = MISSING(event);
