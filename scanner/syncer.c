@@ -99,7 +99,7 @@ static adm_err_t pull_page(adm_gate_t *g, adm_sync_client_t *c, int wait_s, bool
 
     *more = false;
     if ((result = adm_gate_sync_cursor(g, &before)) != ADM_OK ||
-        (result = adm_sync_pull(c, before, 0, wait_s, &page)) != ADM_OK ||
+        (result = adm_sync_pull(c, before, ADM_SYNCER_PAGE_ROWS, wait_s, &page)) != ADM_OK ||
         (result = adm_gate_sync_apply(g, page, &st)) != ADM_OK)
         goto out;
     after = adm_sync_page_cursor(page);

@@ -16,6 +16,8 @@
 
 #define ADM_SYNCER_WAIT_S 25    /* long-poll seconds of the feed thread */
 #define ADM_SYNCER_IDLE_MS 1000 /* the upload thread looks at the journal at least this often */
+#define ADM_SYNCER_PAGE_ROWS 5000 /* feed rows asked per page: the server's maximum, so a
+                                   * catch-up after hours offline takes few round trips */
 #define ADM_SYNCER_ERROR_MAX (ADM_SYNC_ERROR_MAX + 128)
 
 /* What a one-shot round did. Zero-initialise; the functions add to it. */
