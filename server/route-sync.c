@@ -513,8 +513,10 @@ static adm_err_t feed_checkins(adm_app_t *app, struct feed *f, size_t room, json
                                int64_t *cursor)
 {
     adm_err_t result = ADM_OK;
-    adm_checkin_query_t q = {
-        .event_id = f->dev.event_id, .after_seq = f->ck_after, .accepted_only = true};
+    adm_checkin_query_t q = {.event_id = f->dev.event_id,
+                             .after_seq = f->ck_after,
+                             .accepted_only = true,
+                             .not_uploader = f->dev.id};
     adm_checkin_t *rows = NULL;
     size_t n = 0, i;
 
@@ -538,6 +540,13 @@ static adm_err_t feed_checkins(adm_app_t *app, struct feed *f, size_t room, json
     /* one row past the page says there is more; a page of the store's
      * maximum asks the probe instead */
     *more = n > room || (n == room && q.limit == room && f->ck_last > *cursor);
+    /* the caller's own uploads are left out, so the cursor may stand below
+     * rows it will never be sent: when the page holds everything there is,
+     * it moves to the probe's last seq. Safe because an event's rows commit
+     * in seq order (the store serialises them) and the probe ran before this
+     * query: every row up to ck_last was visible to it. */
+    if (!*more && f->ck_last > *cursor)
+        *cursor = f->ck_last;
 out:
     free(rows);
     return result;

@@ -3453,6 +3453,8 @@ static adm_err_t checkins_list_body(adm_sql_t *c, void *arg, bool *keep)
         pt(c, accept_name());
         pi(c, q->after_seq);
         pi(c, q->conflicts_only);
+        pt(c, q->not_uploader);
+        pt(c, q->not_uploader);
     } else {
         if ((result = use(c, Q_CHECKINS)) != ADM_OK)
             goto out;

@@ -473,7 +473,7 @@ static const char *const sql_text[N_Q] = {
                    "AND seq > ? ORDER BY seq LIMIT ?",
     [Q_CHECKINS_ACCEPTED] = "SELECT " ADM_SQL_CHECKIN_COLS " FROM checkins WHERE event_id = ? "
                             "AND verdict = ? AND seq > ? AND (? = 0 OR conflict = 1) "
-                            "ORDER BY seq LIMIT ?",
+                            "AND (? = '' OR uploader <> ?) ORDER BY seq LIMIT ?",
     [Q_CHECKINS_PENDING] = "SELECT " ADM_SQL_CHECKIN_COLS " FROM checkins WHERE event_id = ? "
                            "AND upstream_done = 0 AND seq > ? AND (? = 0 OR verdict = ?) "
                            "AND (? = 0 OR conflict = 1) ORDER BY seq LIMIT ?",

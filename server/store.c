@@ -1686,6 +1686,7 @@ adm_err_t adm_store_checkins_list(adm_store_t *st, adm_read_t rd, const adm_chec
     nq = *q;
     if (nq.limit == 0)
         nq.limit = 1000;
+    nq.not_uploader = or_empty(q->not_uploader);
     BACKEND(result, st, checkins_list, rd, &nq, rows, n);
     LIST_GUARD(result, rows, n);
 out:

@@ -861,6 +861,8 @@ typedef struct adm_checkin_query {
     bool conflicts_only;   /* conflict flag set only */
     bool upstream_pending; /* !upstream_done only (an edge's upload queue) */
     int64_t ticket_id;     /* > 0: this ticket's scans only (a crew's lookup); 0 = all */
+    const char *not_uploader; /* accepted_only feed without ticket_id: leave out the rows
+                               * this device uploaded (it has them); NULL or "" = none */
     size_t limit;          /* 1..ADM_STORE_CHECKINS_PAGE_MAX; 0 = 1000 */
 } adm_checkin_query_t;
 

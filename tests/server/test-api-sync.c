@@ -563,7 +563,7 @@ static int pull_all(const struct device *d, int64_t *rev, int64_t *ck, int limit
 static void test_feed_paging(void)
 {
     int64_t event, type, list, tickets[6] = {0}, rev = 0, ck = 0, last = 0;
-    struct device d;
+    struct device d, rd; /* d scans and uploads; rd, another gate, reads the feed */
     json_t *revs = json_array(), *cks = json_array(), *p = NULL;
     size_t i;
     int pages;
@@ -581,6 +581,7 @@ static void test_feed_paging(void)
         buy(6, tickets);
         list = make_list(event, "Main", "once");
         enroll(event, "North", "gate", &d);
+        enroll(event, "South", "gate", &rd);
         w.event = save_event;
         w.type = save_type;
     }
@@ -592,7 +593,7 @@ static void test_feed_paging(void)
     scan(&d, 0, list, T0 + 11, "North", "entry", "malformed", NULL);
 
     /* the snapshot in pages of 2: 3 revocations, 7 accepted scans, each once, by seq */
-    pages = pull_all(&d, &rev, &ck, 2, revs, cks);
+    pages = pull_all(&rd, &rev, &ck, 2, revs, cks);
     CHECK_INT(pages, 5);
     CHECK_INT(json_array_size(revs), 3);
     CHECK_INT(json_array_size(cks), 7);
@@ -617,15 +618,23 @@ static void test_feed_paging(void)
     CHECK_INT(rev, 3);
     CHECK_INT(ck, last);
 
-    /* the same in one page */
+    /* the uploader is not sent its own rows back, but its cursor passes them */
     CHECK_INT(feed(&d, 0, 0, 0, 0, &p), 200);
+    CHECK_INT(json_array_size(json_object_get(p, "revocations")), 3);
+    CHECK_INT(json_array_size(json_object_get(p, "checkins")), 0);
+    CHECK_INT(num(json_object_get(p, "cursor"), "checkins"), last);
+    CHECK(json_is_false(json_object_get(p, "more")));
+    json_decref(p);
+
+    /* the same in one page */
+    CHECK_INT(feed(&rd, 0, 0, 0, 0, &p), 200);
     CHECK_INT(json_array_size(json_object_get(p, "revocations")), 3);
     CHECK_INT(json_array_size(json_object_get(p, "checkins")), 7);
     CHECK(json_is_false(json_object_get(p, "more")));
     json_decref(p);
 
     /* deltas from the stored cursors: nothing, then exactly what is new */
-    CHECK_INT(feed(&d, rev, ck, 0, 0, &p), 200);
+    CHECK_INT(feed(&rd, rev, ck, 0, 0, &p), 200);
     CHECK_INT(json_array_size(json_object_get(p, "revocations")), 0);
     CHECK_INT(json_array_size(json_object_get(p, "checkins")), 0);
     CHECK_INT(num(json_object_get(p, "cursor"), "checkins"), ck);
@@ -635,7 +644,7 @@ static void test_feed_paging(void)
     last = scan(&d, 1010, list, T0 + 20, "North", "entry", "accept", NULL);
     json_array_clear(revs);
     json_array_clear(cks);
-    pull_all(&d, &rev, &ck, 1000, revs, cks);
+    pull_all(&rd, &rev, &ck, 1000, revs, cks);
     CHECK_INT(json_array_size(revs), 1);
     CHECK_INT(num(json_array_get(revs, 0), "seq"), 4);
     CHECK_INT(json_array_size(cks), 1);
@@ -654,7 +663,7 @@ static void test_feed_paging(void)
     json_decref(p);
 
     /* gzip when asked for */
-    snprintf(auth, sizeof auth, "%s", d.bearer);
+    snprintf(auth, sizeof auth, "%s", rd.bearer);
     CHECK_ERR(adm_api_request_raw(w.api, "GET", "/v1/sync", auth, NULL, 0, NULL, gz, &r), ADM_OK);
     CHECK_INT(r.status, 200);
     CHECK_STR(adm_api_resp_header(&r, "Content-Encoding", enc, sizeof enc), "gzip");
@@ -1052,7 +1061,7 @@ static void test_edge_mode(void)
     adm_revocation_t revs[2] = {{.seq = 1, .ticket_id = 4242, .revoked_at = T0 - 10},
                                 {.seq = 2, .ticket_id = 4343, .revoked_at = T0 - 5}};
     char header[1024], path[96], token[64];
-    struct device d;
+    struct device d, rd; /* d uploads; rd reads the feed */
     json_t *res = NULL, *page = NULL;
     adm_config_mode_t mode = w.api->cfg->mode;
 
@@ -1081,6 +1090,11 @@ static void test_edge_mode(void)
     snprintf(d.id, sizeof d.id, "%s", str(res, "device_id"));
     snprintf(d.bearer, sizeof d.bearer, "%s.%s", d.id, str(res, "secret"));
     json_decref(res);
+    make_token(event, "West", "gate", 0, token);
+    CHECK_INT(callf("POST", "/v1/devices/enroll", NULL, &res, "{s:s}", "token", token), 201);
+    snprintf(rd.id, sizeof rd.id, "%s", str(res, "device_id"));
+    snprintf(rd.bearer, sizeof rd.bearer, "%s.%s", rd.id, str(res, "secret"));
+    json_decref(res);
 
     CHECK_INT(feed(&d, 0, 0, 0, 0, &page), 200);
     CHECK_STR(str(json_object_get(page, "event"), "title"), "Mirrored");
@@ -1091,7 +1105,7 @@ static void test_edge_mode(void)
     CHECK_INT(num(json_object_get(page, "cursor"), "revocations"), 2);
     json_decref(page);
     seq = scan(&d, 4444, 77, T0, "East", "entry", "accept", NULL);
-    CHECK_INT(feed(&d, 2, seq - 1, 0, 0, &page), 200);
+    CHECK_INT(feed(&rd, 2, seq - 1, 0, 0, &page), 200);
     CHECK_INT(json_array_size(json_object_get(page, "checkins")), 1);
     CHECK_INT(num(json_array_get(json_object_get(page, "checkins"), 0), "seq"), seq);
     json_decref(page);
@@ -1102,7 +1116,7 @@ static void test_edge_mode(void)
     json_decref(res);
     snprintf(path, sizeof path, "/v1/events/%lld/devices", (long long)event);
     CHECK_INT(call("GET", path, w.org, NULL, &res), 200);
-    CHECK_INT(json_array_size(json_object_get(res, "devices")), 1);
+    CHECK_INT(json_array_size(json_object_get(res, "devices")), 2);
     json_decref(res);
     snprintf(path, sizeof path, "/v1/events/%lld/checkins/stats", (long long)event);
     CHECK_INT(call("GET", path, w.org, NULL, &res), 200);

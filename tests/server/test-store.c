@@ -2071,6 +2071,15 @@ static void test_checkins_feed(void)
         CHECK_INT(rows[1].seq, r[2].seq);
     }
     free(rows);
+    q.not_uploader = "dv_up"; /* the uploader's own feed leaves its rows out */
+    CHECK_ERR(adm_store_checkins_list(st, fresh(), &q, &rows, &n), ADM_OK);
+    CHECK_INT(n, 0);
+    free(rows);
+    q.not_uploader = "dv_other";
+    CHECK_ERR(adm_store_checkins_list(st, fresh(), &q, &rows, &n), ADM_OK);
+    CHECK_INT(n, 2);
+    free(rows);
+    q.not_uploader = NULL;
     q.after_seq = r[0].seq;
     CHECK_ERR(adm_store_checkins_list(st, fresh(), &q, &rows, &n), ADM_OK);
     CHECK_INT(n, 1);
