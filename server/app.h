@@ -251,8 +251,9 @@ bool adm_auth_device(adm_http_req_t *req, adm_app_t *app, adm_device_t *out);
  * Replays carry the stored status and body byte for byte, plus the header
  * "Idempotent-Replayed: true". A malformed key (1..ADM_STORE_IDEM_KEY_MAX
  * printable ASCII characters, no spaces) is 400 bad_idempotency_key.
- * Responses are stored whatever their status, 5xx included (the store has
- * no way to drop a reservation): after a 5xx, retry with a new key. */
+ * 2xx-4xx responses are stored and replayed; a 5xx releases the key
+ * instead (the first attempt failed on our side, so a retry with the same
+ * key runs again). */
 typedef struct adm_idem_ctx adm_idem_ctx_t;
 bool adm_idem_begin(adm_http_req_t *req, adm_app_t *app, const adm_principal_t *who,
                     adm_idem_ctx_t **out);

@@ -504,6 +504,7 @@ static const char *const sql_text[N_Q] = {
                       "created) VALUES (?, ?, ?, ?, ?, ?)",
     [Q_IDEM_COMPLETE] = "UPDATE idempotency SET status = ?, body = ? "
                         "WHERE scope = ? AND idem_key = ? AND status = 0",
+    [Q_IDEM_RELEASE] = "DELETE FROM idempotency WHERE scope = ? AND idem_key = ? AND status = 0",
     [Q_IDEM_REAP] = "DELETE FROM idempotency WHERE created <= ? LIMIT ?",
 
     [Q_KEY_INSERT] = "INSERT INTO event_keys (kid, event_id, seed, created) VALUES (?, ?, ?, ?)",

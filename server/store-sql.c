@@ -2400,12 +2400,19 @@ static adm_err_t idem_complete_body(adm_sql_t *c, void *arg, bool *keep)
         result = ADM_ERR_STATE;
         goto out;
     }
-    if ((result = use(c, Q_IDEM_COMPLETE)) != ADM_OK)
-        goto out;
-    pi(c, a->status);
-    pb(c, a->body, a->body_len);
-    pt(c, a->scope);
-    pt(c, a->key);
+    if (a->status >= 500) { /* release the key: a retry runs again */
+        if ((result = use(c, Q_IDEM_RELEASE)) != ADM_OK)
+            goto out;
+        pt(c, a->scope);
+        pt(c, a->key);
+    } else {
+        if ((result = use(c, Q_IDEM_COMPLETE)) != ADM_OK)
+            goto out;
+        pi(c, a->status);
+        pb(c, a->body, a->body_len);
+        pt(c, a->scope);
+        pt(c, a->key);
+    }
     if ((result = run(c, &changes)) == ADM_OK && changes != 1)
         result = ADM_ERR_STATE;
 out:

@@ -91,6 +91,7 @@ enum adm_sql_query {
     Q_IDEM_DELETE_STALE,
     Q_IDEM_INSERT,
     Q_IDEM_COMPLETE,
+    Q_IDEM_RELEASE,
     Q_IDEM_REAP,
     Q_KEY_INSERT,
     Q_KEY_COUNT,

@@ -408,6 +408,7 @@ static const char *const sql_text[N_Q] = {
                       "created) VALUES (?, ?, ?, ?, ?, ?)",
     [Q_IDEM_COMPLETE] = "UPDATE idempotency SET status = ?, body = ? "
                         "WHERE scope = ? AND idem_key = ? AND status = 0",
+    [Q_IDEM_RELEASE] = "DELETE FROM idempotency WHERE scope = ? AND idem_key = ? AND status = 0",
     [Q_IDEM_REAP] = "DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency "
                     "WHERE created <= ? LIMIT ?)",
 

@@ -618,8 +618,11 @@ adm_err_t adm_store_idem_put(adm_store_t *st, const char *scope, const char *key
                              const char *fingerprint, int status, const void *body,
                              size_t body_len, int64_t now);
 
-/* Stores the response (status 100..599) of a reserved (status 0) record.
- * ADM_ERR_NOT_FOUND, ADM_ERR_STATE when it already has a response. */
+/* Stores the response (status 100..499) of a reserved (status 0) record. A
+ * server error (500..599) is not an answer worth replaying: the reservation
+ * is released instead (the record deleted), so a retry with the same key
+ * runs again. ADM_ERR_NOT_FOUND, ADM_ERR_STATE when it already has a
+ * response. */
 adm_err_t adm_store_idem_complete(adm_store_t *st, const char *scope, const char *key,
                                   int status, const void *body, size_t body_len, int64_t now);
 

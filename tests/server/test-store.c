@@ -1420,6 +1420,17 @@ static void test_idempotency(void)
         CHECK_MEM(rec.body, body, sizeof body);
     free(rec.body);
     CHECK_ERR(adm_store_idem_complete(st, scope, "never-put", 200, NULL, 0, T0), ADM_ERR_NOT_FOUND);
+
+    /* a server error releases the reservation: the same key runs again */
+    snprintf(key, sizeof key, "k-%d", next_serial());
+    CHECK_ERR(adm_store_idem_put(st, scope, key, "fp-1", 0, NULL, 0, T0), ADM_OK);
+    CHECK_ERR(adm_store_idem_complete(st, scope, key, 503, "busy", 4, T0 + 1), ADM_OK);
+    CHECK_ERR(adm_store_idem_get(st, scope, key, T0 + 2, &rec), ADM_ERR_NOT_FOUND);
+    CHECK_ERR(adm_store_idem_put(st, scope, key, "fp-1", 0, NULL, 0, T0 + 2), ADM_OK);
+    CHECK_ERR(adm_store_idem_complete(st, scope, key, 201, "{}", 2, T0 + 3), ADM_OK);
+    CHECK_ERR(adm_store_idem_get(st, scope, key, T0 + 3, &rec), ADM_OK);
+    CHECK_INT(rec.status, 201);
+    free(rec.body);
     CHECK_ERR(adm_store_idem_put(st, scope, key, "fp", 99, NULL, 0, T0), ADM_ERR_INVALID_ARG);
     CHECK_ERR(adm_store_idem_put(st, scope, "has space", "fp", 0, NULL, 0, T0),
               ADM_ERR_INVALID_ARG);
