@@ -1,8 +1,9 @@
 /* scan-controller.c: admit-scan's controller (see the header). Threads:
  *   - the UI thread (the GMainContext captured at construction) owns every
  *     field not marked otherwise and emits every signal;
- *   - the scan worker owns the adm_gate_t and the lookup connection and runs
- *     jobs from a queue in order (scans, status refreshes, local searches);
+ *   - the scan worker owns the adm_gate_t (scans and the lookups of
+ *     scan-lookup.c) and runs jobs from a queue in order (scans, status
+ *     refreshes, local searches);
  *   - the camera's capture and decode threads (scan-camera.c): the decode
  *     thread queues a scan job and waits for it, so frames arriving while a
  *     scan is in progress are dropped;
@@ -238,7 +239,6 @@ static void refresh_free(gpointer p)
 typedef struct worker {
     AdmScanController *self; /* borrowed: stop() joins the worker */
     adm_gate_t *g;
-    adm_scan_lookup_t *lk;
     char *db_path;
     char *open_error;
 } worker_t;
@@ -260,7 +260,7 @@ static void resolve(worker_t *w, uint32_t req_list, const char *req_gate, GPtrAr
     }
     adm_gate_sync_conf_wipe(&conf);
     if (lists == NULL)
-        lists = own = adm_scan_lookup_lists(w->lk);
+        lists = own = adm_scan_lookup_lists(w->g);
     *list_id = req_list != 0 ? req_list : adm_scan_lookup_pick_list(lists, *gate);
     *list_name = NULL;
     for (guint i = 0; i < lists->len; i++) {
@@ -319,7 +319,7 @@ static void worker_scan(worker_t *w, job_t *j)
         adm_syncer_notify(self->syncer);
     g_mutex_unlock(&self->syncer_lock);
     if (res.parsed && res.verified)
-        type_name = adm_scan_lookup_type_name(w->lk, res.ticket.type_id);
+        type_name = adm_scan_lookup_type_name(w->g, res.ticket.type_id);
     v = adm_scan_verdict_new(&res, j->dir, type_name, (int64_t)time(NULL));
 deliver:
     v->input = j->input;
@@ -354,7 +354,7 @@ static void worker_refresh(worker_t *w, job_t *j)
         r->refused = total - accept;
         json_decref(st);
     }
-    r->lists = adm_scan_lookup_lists(w->lk);
+    r->lists = adm_scan_lookup_lists(w->g);
     resolve(w, j->list_id, j->gate, r->lists, &r->gate, &r->list_id, &r->list_name);
 out:
     deliver(w->self, on_refresh, r, refresh_free);
@@ -380,10 +380,10 @@ static void worker_lookup(worker_t *w, job_t *j)
 
     s->ticket_id = j->ticket_id;
     s->title = g_strdup_printf("Ticket %" G_GUINT64_FORMAT, j->ticket_id);
-    if (w->lk == NULL)
+    if (w->g == NULL)
         s->body = g_strdup("The gate store is not open.");
     else
-        s->body = adm_scan_lookup_ticket(w->lk, j->ticket_id, (int64_t)time(NULL));
+        s->body = adm_scan_lookup_ticket(w->g, j->ticket_id, (int64_t)time(NULL));
     s->ask_server = TRUE;
     deliver(w->self, on_search_local, s, search_res_free);
 }
@@ -391,16 +391,11 @@ static void worker_lookup(worker_t *w, job_t *j)
 static gpointer worker_main(gpointer p)
 {
     worker_t *w = p;
-    g_autoptr(GError) err = NULL;
     adm_err_t e;
 
     if ((e = adm_gate_open(w->db_path, &w->g)) != ADM_OK) {
         w->open_error =
             g_strdup_printf("cannot open the gate store %s: %s", w->db_path, adm_strerror(e));
-        w->g = NULL;
-    } else if (!adm_scan_lookup_open(w->db_path, &w->lk, &err)) {
-        w->open_error = g_strdup(err->message);
-        adm_gate_close(w->g);
         w->g = NULL;
     }
     for (;;) {
@@ -417,7 +412,6 @@ static gpointer worker_main(gpointer p)
         if (kind == JOB_QUIT)
             break;
     }
-    adm_scan_lookup_close(w->lk);
     adm_gate_close(w->g);
     g_free(w->open_error);
     g_free(w->db_path);

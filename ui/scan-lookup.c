@@ -1,17 +1,13 @@
-/* scan-lookup.c: admit-scan's read-only queries on the gate store (type
- * names, lists, a ticket's local history). SELECTs only: every write goes
- * through scanner/gate.c. */
+/* scan-lookup.c: admit-scan's read-only questions to the gate store (type
+ * names, lists, a ticket's local history) through scanner/gate-query.h, made
+ * into GLib values and text for people. No SQL here: the store's schema is
+ * the scanner's. */
 #include "ui/scan-lookup.h"
 
-#include <gio/gio.h>
-#include <sqlite3.h>
 #include <string.h>
 
+#include "scanner/gate-query.h"
 #include "ui/scan-present.h"
-
-struct adm_scan_lookup {
-    sqlite3 *db;
-};
 
 void adm_scan_list_free(adm_scan_list_t *l)
 {
@@ -23,87 +19,43 @@ void adm_scan_list_free(adm_scan_list_t *l)
     g_free(l);
 }
 
-gboolean adm_scan_lookup_open(const char *path, adm_scan_lookup_t **out, GError **error)
+char *adm_scan_lookup_type_name(adm_gate_t *g, uint32_t type_id)
 {
-    adm_scan_lookup_t *l = g_new0(adm_scan_lookup_t, 1);
+    char name[ADM_GATE_TYPE_NAME_MAX + 1];
+    adm_err_t e = adm_gate_type_name(g, type_id, name, sizeof name);
 
-    *out = NULL;
-    if (sqlite3_open_v2(path, &l->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
-        SQLITE_OK) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot open %s: %s", path,
-                    l->db != NULL ? sqlite3_errmsg(l->db) : "out of memory");
-        adm_scan_lookup_close(l);
-        return FALSE;
-    }
-    sqlite3_busy_timeout(l->db, 2000);
-    *out = l;
-    return TRUE;
-}
-
-void adm_scan_lookup_close(adm_scan_lookup_t *l)
-{
-    if (l == NULL)
-        return;
-    sqlite3_close(l->db);
-    g_free(l);
-}
-
-static sqlite3_stmt *prep(adm_scan_lookup_t *l, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-
-    if (sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        g_debug("lookup: %s: %s", sql, sqlite3_errmsg(l->db));
+    if (e != ADM_OK) {
+        if (e != ADM_ERR_NOT_FOUND)
+            g_debug("lookup: type %u: %s", type_id, adm_strerror(e));
         return NULL;
     }
-    return st;
+    return g_strdup(name);
 }
 
-static char *col_str(sqlite3_stmt *st, int i)
+static int add_list(const adm_gate_list_info_t *info, void *ud)
 {
-    const unsigned char *s = sqlite3_column_text(st, i);
-    return g_strdup(s != NULL ? (const char *)s : "");
+    GPtrArray *out = ud;
+    adm_scan_list_t *li = g_new0(adm_scan_list_t, 1);
+
+    li->id = info->id;
+    li->name = g_strdup(info->name);
+    li->reentry = g_strdup(adm_reentry_name(info->reentry));
+    li->gates = g_new0(char *, info->n_gates + 1);
+    for (size_t i = 0; i < info->n_gates; i++)
+        li->gates[i] = g_strdup(info->gates[i]);
+    g_ptr_array_add(out, li);
+    return 0;
 }
 
-char *adm_scan_lookup_type_name(adm_scan_lookup_t *l, uint32_t type_id)
-{
-    sqlite3_stmt *st = prep(l, "SELECT name FROM ticket_types WHERE id = ?1");
-    char *name = NULL;
-
-    if (st == NULL)
-        return NULL;
-    sqlite3_bind_int64(st, 1, type_id);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        name = col_str(st, 0);
-    sqlite3_finalize(st);
-    return name;
-}
-
-GPtrArray *adm_scan_lookup_lists(adm_scan_lookup_t *l)
+GPtrArray *adm_scan_lookup_lists(adm_gate_t *g)
 {
     GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)adm_scan_list_free);
-    sqlite3_stmt *st = prep(l, "SELECT id, name, reentry FROM lists ORDER BY id");
-    sqlite3_stmt *gs = prep(l, "SELECT name FROM list_gates WHERE list_id = ?1 ORDER BY name");
-    static const char *const reentry[] = {"once", "after_exit", "unlimited"};
+    adm_err_t e = adm_gate_lists_each(g, add_list, out);
 
-    while (st != NULL && gs != NULL && sqlite3_step(st) == SQLITE_ROW) {
-        adm_scan_list_t *li = g_new0(adm_scan_list_t, 1);
-        GPtrArray *gates = g_ptr_array_new();
-        int r = sqlite3_column_int(st, 2);
-
-        li->id = (uint32_t)sqlite3_column_int64(st, 0);
-        li->name = col_str(st, 1);
-        li->reentry = g_strdup(r >= 0 && r < 3 ? reentry[r] : "?");
-        sqlite3_reset(gs);
-        sqlite3_bind_int64(gs, 1, li->id);
-        while (sqlite3_step(gs) == SQLITE_ROW)
-            g_ptr_array_add(gates, col_str(gs, 0));
-        g_ptr_array_add(gates, NULL);
-        li->gates = (char **)g_ptr_array_free(gates, FALSE);
-        g_ptr_array_add(out, li);
+    if (e != ADM_OK) {
+        g_debug("lookup: lists: %s", adm_strerror(e));
+        g_ptr_array_set_size(out, 0); /* none rather than some */
     }
-    sqlite3_finalize(st);
-    sqlite3_finalize(gs);
     return out;
 }
 
@@ -122,61 +74,42 @@ uint32_t adm_scan_lookup_pick_list(GPtrArray *lists, const char *gate)
     return 0;
 }
 
-char *adm_scan_lookup_ticket(adm_scan_lookup_t *l, uint64_t ticket_id, int64_t now)
+char *adm_scan_lookup_ticket(adm_gate_t *g, uint64_t ticket_id, int64_t now)
 {
+    g_autofree adm_gate_ticket_info_t *t = g_new0(adm_gate_ticket_info_t, 1);
     GString *s = g_string_new(NULL);
-    sqlite3_stmt *st;
+    adm_err_t e;
     int n = 0;
 
     g_string_append_printf(s, "Ticket %" G_GUINT64_FORMAT "\n", ticket_id);
-    if ((st = prep(l, "SELECT revoked_at, reason FROM revocations WHERE ticket_id = ?1"
-                      " ORDER BY seq LIMIT 1")) != NULL) {
-        sqlite3_bind_int64(st, 1, (sqlite3_int64)ticket_id);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            g_autofree char *when = adm_scan_format_time(sqlite3_column_int64(st, 0), now);
-            g_autofree char *why = col_str(st, 1);
-            g_string_append_printf(s, "REVOKED (%s) at %s\n", why, when);
-            n++;
-        }
-        sqlite3_finalize(st);
+    if ((e = adm_gate_ticket_info(g, ticket_id, t)) != ADM_OK) {
+        g_string_append_printf(s, "Cannot read the gate store: %s\n", adm_strerror(e));
+        return g_string_free(s, FALSE);
     }
-    if ((st = prep(l, "SELECT status FROM ticket_status WHERE ticket_id = ?1")) != NULL) {
-        sqlite3_bind_int64(st, 1, (sqlite3_int64)ticket_id);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            g_autofree char *status = col_str(st, 0);
-            if (strcmp(status, "valid") != 0) {
-                g_string_append_printf(s, "Status: %s\n", status);
-                n++;
-            }
-        }
-        sqlite3_finalize(st);
+    if (t->revoked) {
+        g_autofree char *when = adm_scan_format_time(t->revoked_at, now);
+        g_string_append_printf(s, "REVOKED (%s) at %s\n", t->revoked_reason, when);
+        n++;
     }
-    /* entries and exits, this device's accepted scans and other devices' */
-    if ((st = prep(l, "SELECT at, gate, device, direction, list_id, 'this device' FROM journal"
-                      " WHERE ticket_id = ?1 AND verdict = 'accept'"
-                      " UNION ALL SELECT at, gate, device, direction, list_id, 'synced'"
-                      " FROM remote_checkins WHERE ticket_id = ?1 ORDER BY 1 LIMIT 20")) != NULL) {
-        sqlite3_bind_int64(st, 1, (sqlite3_int64)ticket_id);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            g_autofree char *when = adm_scan_format_time(sqlite3_column_int64(st, 0), now);
-            g_autofree char *gate = col_str(st, 1), *dev = col_str(st, 2), *dir = col_str(st, 3);
-            g_string_append_printf(s, "%s %s at %s, list %lld, device %s\n",
-                                   strcmp(dir, "exit") == 0 ? "Exit" : "Entry", when, gate,
-                                   (long long)sqlite3_column_int64(st, 4), dev);
-            n++;
-        }
-        sqlite3_finalize(st);
+    if (t->status != NULL && strcmp(t->status, "valid") != 0) {
+        g_string_append_printf(s, "Status: %s\n", t->status);
+        n++;
     }
-    if ((st = prep(l,
-                   "SELECT count(*) FROM journal WHERE ticket_id = ?1 AND verdict != 'accept'")) !=
-        NULL) {
-        sqlite3_bind_int64(st, 1, (sqlite3_int64)ticket_id);
-        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) > 0) {
-            g_string_append_printf(s, "Refused here %lld time(s)\n",
-                                   (long long)sqlite3_column_int64(st, 0));
-            n++;
-        }
-        sqlite3_finalize(st);
+    for (size_t i = 0; i < t->n_history; i++) {
+        const adm_gate_history_row_t *h = &t->history[i];
+        g_autofree char *when = adm_scan_format_time(h->at, now);
+        g_string_append_printf(s, "%s %s at %s, list %u, device %s%s\n",
+                               h->direction == ADM_DIRECTION_EXIT ? "Exit" : "Entry", when, h->gate,
+                               h->list_id, h->device,
+                               h->source == ADM_GATE_SOURCE_SYNCED ? " (synced)" : "");
+        n++;
+    }
+    if (t->truncated)
+        g_string_append_printf(s, "(only the first %d entries and exits are shown)\n",
+                               ADM_GATE_HISTORY_MAX);
+    if (t->refused > 0) {
+        g_string_append_printf(s, "Refused here %lld time(s)\n", (long long)t->refused);
+        n++;
     }
     if (n == 0)
         g_string_append(s, "Not revoked, never checked in (as far as this device knows)\n");

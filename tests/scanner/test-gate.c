@@ -3,8 +3,9 @@
  * with crafted tokens, the re-entry rules, remote check-ins and revocations,
  * the journal, snapshot import, durability under kill -9, feed pages (first
  * page, deltas, idempotence, atomicity, own rows, late rows), the upload
- * queue and enrollment. Not for the CLI (tests/scanner/test-admit-gate.sh)
- * and not the network (the syncer is tested end to end in tests/e2e). */
+ * queue and enrollment, and the read-only queries (gate-query.c). Not for
+ * the CLI (tests/scanner/test-admit-gate.sh) and not the network (the
+ * syncer is tested end to end in tests/e2e). */
 #include "scanner/gate.h"
 
 #include <signal.h>
@@ -13,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "scanner/gate-query.h"
 #include "scanner/gate-sync.h"
 
 #include "sync/base45.h"
@@ -1285,6 +1287,213 @@ static void test_migration_from_v1(void)
     adm_gate_close(g);
 }
 
+/* ---- the read-only queries (gate-query.h) ---- */
+
+#define QUERY_LISTS_MAX 8
+
+typedef struct seen_lists {
+    int n, stop_after;
+    uint32_t id[QUERY_LISTS_MAX];
+    char name[QUERY_LISTS_MAX][ADM_GATE_NAME_MAX + 1];
+    adm_reentry_t reentry[QUERY_LISTS_MAX];
+    size_t n_gates[QUERY_LISTS_MAX];
+    char gates[QUERY_LISTS_MAX][2 * ADM_GATE_NAME_MAX + 2]; /* first two, comma-separated */
+} seen_lists_t;
+
+static int collect_list(const adm_gate_list_info_t *li, void *ud)
+{
+    seen_lists_t *s = ud;
+    int i = s->n++;
+
+    if (i >= QUERY_LISTS_MAX)
+        return 1;
+    s->id[i] = li->id;
+    snprintf(s->name[i], sizeof s->name[i], "%s", li->name);
+    s->reentry[i] = li->reentry;
+    s->n_gates[i] = li->n_gates;
+    snprintf(s->gates[i], sizeof s->gates[i], "%s%s%s", li->n_gates > 0 ? li->gates[0] : "",
+             li->n_gates > 1 ? "," : "", li->n_gates > 1 ? li->gates[1] : "");
+    return s->n == s->stop_after;
+}
+
+static void add_remote(const char *nonce, uint64_t ticket, uint32_t list, int64_t at,
+                       const char *gate, const char *device, adm_direction_t dir)
+{
+    adm_gate_checkin_t c = {.nonce = nonce,
+                            .ticket_id = ticket,
+                            .list_id = list,
+                            .at = at,
+                            .gate = gate,
+                            .device = device,
+                            .direction = dir};
+    CHECK_ERR(adm_gate_add_checkin(g, &c), ADM_OK);
+}
+
+static void test_query_types_and_lists(void)
+{
+    char name[ADM_GATE_TYPE_NAME_MAX + 1] = "x";
+    char small[5] = "x";
+    seen_lists_t s = {0};
+
+    open_fresh();
+    /* type names */
+    CHECK_ERR(adm_gate_type_name(g, 22, name, sizeof name), ADM_OK);
+    CHECK_STR(name, "VIP");
+    CHECK_ERR(adm_gate_type_name(g, 99, name, sizeof name), ADM_ERR_NOT_FOUND);
+    CHECK_STR(name, "");
+    CHECK_ERR(adm_gate_type_name(g, 21, small, sizeof small), ADM_OK);
+    CHECK_STR(small, "GA");
+    CHECK_ERR(adm_gate_type_name(g, 23, small, sizeof small), ADM_ERR_TOO_BIG); /* "Staff" */
+    CHECK_STR(small, "");
+    CHECK_ERR(adm_gate_type_name(g, 22, small, 0), ADM_ERR_INVALID_ARG);
+    CHECK_ERR(adm_gate_type_name(g, 22, NULL, 8), ADM_ERR_INVALID_ARG);
+    /* lists, in id order, with rules and gates */
+    CHECK_ERR(adm_gate_lists_each(g, collect_list, &s), ADM_OK);
+    CHECK_INT(s.n, 3);
+    CHECK_INT(s.id[0], 1);
+    CHECK_STR(s.name[0], "Main");
+    CHECK_INT(s.reentry[0], ADM_REENTRY_ONCE);
+    CHECK_INT(s.n_gates[0], 2);
+    CHECK_STR(s.gates[0], "North,South");
+    CHECK_INT(s.id[1], 2);
+    CHECK_STR(s.name[1], "Lounge");
+    CHECK_INT(s.reentry[1], ADM_REENTRY_AFTER_EXIT);
+    CHECK_INT(s.n_gates[1], 0);
+    CHECK_INT(s.id[2], 3);
+    CHECK_STR(s.name[2], "Staff");
+    CHECK_INT(s.reentry[2], ADM_REENTRY_UNLIMITED);
+    CHECK_INT(s.n_gates[2], 0);
+    /* fn stops the walk */
+    memset(&s, 0, sizeof s);
+    s.stop_after = 1;
+    CHECK_ERR(adm_gate_lists_each(g, collect_list, &s), ADM_OK);
+    CHECK_INT(s.n, 1);
+    CHECK_ERR(adm_gate_lists_each(g, NULL, &s), ADM_ERR_INVALID_ARG);
+    adm_gate_close(g);
+
+    /* an empty store: no type, no list */
+    open_empty();
+    CHECK_ERR(adm_gate_type_name(g, 21, name, sizeof name), ADM_ERR_NOT_FOUND);
+    memset(&s, 0, sizeof s);
+    CHECK_ERR(adm_gate_lists_each(g, collect_list, &s), ADM_OK);
+    CHECK_INT(s.n, 0);
+    adm_gate_close(g);
+}
+
+static void test_query_ticket(void)
+{
+    adm_gate_ticket_info_t *t = calloc(1, sizeof *t);
+    const adm_gate_history_row_t *h;
+
+    if (t == NULL)
+        abort();
+    open_fresh();
+    /* ticket 60: a synced entry from the snapshot (list 1, South, dev-b, 1799990000) */
+    CHECK_INT(in(tok(60, 21, 0), 3, NULL), ADM_VERDICT_ACCEPT);
+    CHECK_INT(out(tok(60, 21, 0), 3), ADM_VERDICT_ACCEPT);
+    CHECK_INT(in(tok(60, 21, 0), 1, NULL), ADM_VERDICT_ALREADY_USED);
+    add_remote("q-1", 60, 2, NOW + 5, "Lounge", "dev-c", ADM_DIRECTION_EXIT);
+    CHECK_ERR(adm_gate_add_revocation(g, 2, 60, NOW + 10), ADM_OK);
+    CHECK_INT(scan_at(tok(60, 21, 0), NOW + 20, 3, "Any", ADM_DIRECTION_ENTRY, NULL),
+              ADM_VERDICT_REVOKED);
+    CHECK_INT(in(tok(61, 21, 0), 3, NULL), ADM_VERDICT_ACCEPT); /* another ticket */
+
+    CHECK_ERR(adm_gate_ticket_info(g, 60, t), ADM_OK);
+    CHECK_INT(t->ticket_id, 60);
+    CHECK(t->revoked);
+    CHECK_INT(t->revoked_at, NOW + 10);
+    CHECK_STR(t->revoked_reason, "revoked");
+    CHECK(t->status == NULL);
+    CHECK_INT(t->refused, 2);
+    CHECK(!t->truncated);
+    CHECK_INT(t->n_history, 4);
+    h = &t->history[0];
+    CHECK_INT(h->at, 1799990000);
+    CHECK_STR(h->gate, "South");
+    CHECK_STR(h->device, "dev-b");
+    CHECK_INT(h->list_id, 1);
+    CHECK_INT(h->direction, ADM_DIRECTION_ENTRY);
+    CHECK_INT(h->source, ADM_GATE_SOURCE_SYNCED);
+    h = &t->history[1];
+    CHECK_INT(h->at, NOW);
+    CHECK_STR(h->gate, "Any");
+    CHECK_STR(h->device, adm_gate_device_id(g));
+    CHECK_INT(h->list_id, 3);
+    CHECK_INT(h->direction, ADM_DIRECTION_ENTRY);
+    CHECK_INT(h->source, ADM_GATE_SOURCE_LOCAL);
+    h = &t->history[2];
+    CHECK_INT(h->at, NOW);
+    CHECK_INT(h->direction, ADM_DIRECTION_EXIT);
+    CHECK_INT(h->source, ADM_GATE_SOURCE_LOCAL);
+    h = &t->history[3];
+    CHECK_INT(h->at, NOW + 5);
+    CHECK_STR(h->gate, "Lounge");
+    CHECK_STR(h->device, "dev-c");
+    CHECK_INT(h->list_id, 2);
+    CHECK_INT(h->direction, ADM_DIRECTION_EXIT);
+    CHECK_INT(h->source, ADM_GATE_SOURCE_SYNCED);
+
+    /* the snapshot's revocation and status rows */
+    CHECK_ERR(adm_gate_ticket_info(g, 40, t), ADM_OK);
+    CHECK(t->revoked);
+    CHECK_INT(t->revoked_at, 1767312000);
+    CHECK_STR(t->revoked_reason, "revoked");
+    CHECK_INT(t->n_history, 0);
+    CHECK_ERR(adm_gate_ticket_info(g, 50, t), ADM_OK);
+    CHECK(!t->revoked && t->revoked_reason == NULL);
+    CHECK_STR(t->status, "blocked");
+    CHECK_ERR(adm_gate_ticket_info(g, 52, t), ADM_OK);
+    CHECK_STR(t->status, "valid");
+    /* never heard of */
+    CHECK_ERR(adm_gate_ticket_info(g, 12345, t), ADM_OK);
+    CHECK_INT(t->ticket_id, 12345);
+    CHECK(!t->revoked && t->status == NULL && t->n_history == 0 && !t->truncated);
+    CHECK_INT(t->refused, 0);
+    CHECK_ERR(adm_gate_ticket_info(g, 0, t), ADM_ERR_INVALID_ARG);
+    CHECK_ERR(adm_gate_ticket_info(g, (uint64_t)INT64_MAX + 1, t), ADM_ERR_INVALID_ARG);
+    CHECK_ERR(adm_gate_ticket_info(g, 60, NULL), ADM_ERR_INVALID_ARG);
+    adm_gate_close(g);
+    free(t);
+}
+
+/* At most ADM_GATE_HISTORY_MAX rows, the earliest, with the truncated flag
+ * set only when there are more. */
+static void test_query_ticket_bound(void)
+{
+    adm_gate_ticket_info_t *t = calloc(1, sizeof *t);
+    char nonce[32];
+
+    if (t == NULL)
+        abort();
+    open_fresh();
+    /* ticket 62: exactly the bound; ticket 63: the bound + 6 (one local) */
+    for (int i = 0; i < ADM_GATE_HISTORY_MAX; i++) {
+        snprintf(nonce, sizeof nonce, "b62-%d", i);
+        add_remote(nonce, 62, 3, NOW - 1000 + i, "Any", "dev-b",
+                   i % 2 ? ADM_DIRECTION_EXIT : ADM_DIRECTION_ENTRY);
+    }
+    for (int i = 0; i < ADM_GATE_HISTORY_MAX + 5; i++) {
+        snprintf(nonce, sizeof nonce, "b63-%d", i);
+        add_remote(nonce, 63, 3, NOW - 1000 + i, "Any", "dev-b",
+                   i % 2 ? ADM_DIRECTION_EXIT : ADM_DIRECTION_ENTRY);
+    }
+    CHECK_INT(in(tok(63, 21, 0), 3, NULL), ADM_VERDICT_ACCEPT); /* the latest row */
+
+    CHECK_ERR(adm_gate_ticket_info(g, 62, t), ADM_OK);
+    CHECK_INT(t->n_history, ADM_GATE_HISTORY_MAX);
+    CHECK(!t->truncated);
+    CHECK_ERR(adm_gate_ticket_info(g, 63, t), ADM_OK);
+    CHECK_INT(t->n_history, ADM_GATE_HISTORY_MAX);
+    CHECK(t->truncated);
+    CHECK_INT(t->history[0].at, NOW - 1000);
+    CHECK_INT(t->history[1].direction, ADM_DIRECTION_EXIT);
+    CHECK_INT(t->history[ADM_GATE_HISTORY_MAX - 1].at, NOW - 1000 + ADM_GATE_HISTORY_MAX - 1);
+    for (size_t i = 0; i < t->n_history; i++)
+        CHECK_INT(t->history[i].source, ADM_GATE_SOURCE_SYNCED);
+    adm_gate_close(g);
+    free(t);
+}
+
 int main(void)
 {
     setup_keys();
@@ -1305,6 +1514,9 @@ int main(void)
     ADM_RUN(test_enrollment_store);
     ADM_RUN(test_sync_two_handles);
     ADM_RUN(test_migration_from_v1);
+    ADM_RUN(test_query_types_and_lists);
+    ADM_RUN(test_query_ticket);
+    ADM_RUN(test_query_ticket_bound);
     adm_keyring_free(issuer);
     adm_keyring_free(other);
     free(keys_json);
