@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "scanner/enroll.h"
 #include "scanner/frame.h"
 #include "scanner/source.h"
 #include "scanner/gate-sync.h"
@@ -859,23 +860,17 @@ static int cmd_enroll(int argc, char **argv)
         {"pin", required_argument, NULL, 'p'},  {"insecure-http", no_argument, NULL, 'k'},
         {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
     };
-    const char *db = NULL, *qr = NULL, *name = NULL, *ca = NULL, *pin = NULL;
-    bool insecure = false;
-    char uri[ADM_QR_TEXT_MAX + 1], base[ADM_SYNC_URL_MAX + 1], token[ADM_SYNC_TOKEN_MAX + 1];
-    char ca_abs[PATH_MAX];
+    const char *db = NULL, *qr = NULL, *ca = NULL;
+    char uri[ADM_QR_TEXT_MAX + 1], ca_abs[PATH_MAX], why[ADM_GATE_ENROLL_WHY_MAX];
+    adm_gate_enroll_opts_t eo = {0};
+    adm_gate_enroll_result_t en;
     adm_gate_sync_conf_t conf;
-    adm_enrolled_t en;
-    adm_syncer_round_t round = {0};
-    adm_sync_opts_t so = {0};
-    adm_sync_client_t *client = NULL;
     adm_gate_t *g = NULL;
     size_t len = 0;
     adm_err_t e;
     int c, result = EXIT_REFUSED;
 
     memset(&conf, 0, sizeof conf);
-    memset(&en, 0, sizeof en);
-    memset(token, 0, sizeof token);
     uri[0] = '\0';
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -886,7 +881,7 @@ static int cmd_enroll(int argc, char **argv)
             qr = optarg;
             break;
         case 'n':
-            name = optarg;
+            eo.name = optarg;
             break;
         case 'c':
             ca = optarg;
@@ -894,10 +889,10 @@ static int cmd_enroll(int argc, char **argv)
         case 'p':
             if (strncmp(optarg, "sha256//", 8) != 0 || strlen(optarg) > ADM_SYNC_PIN_MAX)
                 return usage_error(usage_enroll, "bad --pin (sha256//<base64>)");
-            pin = optarg;
+            eo.pin = optarg;
             break;
         case 'k':
-            insecure = true;
+            eo.allow_http = true;
             break;
         case 'h':
             return fputs(usage_enroll, stdout), EXIT_ALL_OK;
@@ -920,29 +915,11 @@ static int cmd_enroll(int argc, char **argv)
     } else {
         snprintf(uri, sizeof uri, "%s", argv[optind]);
     }
-    if (adm_enroll_uri_parse(uri, base, sizeof base, token, sizeof token) != ADM_OK) {
-        fprintf(stderr,
-                "%s: not an enrollment code: expected admit-enroll:<server URL>#<token>, as "
-                "printed by 'admitctl enroll create'\n",
-                prog);
-        goto out;
-    }
-    if (strncmp(base, "http://", 7) == 0 && !insecure) {
-        fprintf(stderr,
-                "%s: the server URL %s is plain http: pass --insecure-http to allow an "
-                "unencrypted link (tests, a venue LAN without TLS)\n",
-                prog, base);
-        goto out;
-    }
     if (ca != NULL && (realpath(ca, ca_abs) == NULL || access(ca_abs, R_OK) != 0)) {
         fprintf(stderr, "%s: cannot read --ca %s: %s\n", prog, ca, strerror(errno));
         goto out;
     }
-    if (ca != NULL && strlen(ca_abs) > ADM_GATE_PATH_MAX) {
-        fprintf(stderr, "%s: the --ca path is too long (at most %d bytes)\n", prog,
-                ADM_GATE_PATH_MAX);
-        goto out;
-    }
+    eo.ca_file = ca != NULL ? ca_abs : NULL;
     /* 2. the store first: a store that cannot be opened must not burn the code */
     if ((e = adm_gate_open(db, &g)) != ADM_OK) {
         fprintf(stderr, "%s: cannot open %s: %s\n", prog, db, adm_strerror(e));
@@ -952,74 +929,22 @@ static int cmd_enroll(int argc, char **argv)
         fprintf(stderr, "%s: %s was enrolled as %s; replacing that enrollment\n", prog, db,
                 conf.device_id);
     adm_gate_sync_conf_wipe(&conf);
-    /* 3. trade the token */
-    so.base_url = base;
-    so.ca_file = ca != NULL ? ca_abs : NULL;
-    so.pin = pin;
-    so.allow_http = insecure;
-    if ((e = adm_sync_client_new(&so, &client)) != ADM_OK) {
-        fprintf(stderr, "%s: cannot use server URL %s: %s\n", prog, base, adm_strerror(e));
+    /* 3. trade the code, store the credentials, sync once */
+    if (adm_gate_enroll(g, uri, &eo, &en, why, sizeof why) != ADM_OK) {
+        fprintf(stderr, "%s: %s\n", prog, why);
         goto out;
     }
-    if ((e = adm_sync_enroll(client, token, name, &en)) != ADM_OK) {
-        long status = adm_sync_client_status(client);
-        if (e == ADM_ERR_HTTP_STATUS && status == 410)
-            fprintf(stderr,
-                    "%s: this enrollment code was already used or has expired: ask the "
-                    "organiser for a new one (%s)\n",
-                    prog, adm_sync_client_error(client));
-        else if (e == ADM_ERR_HTTP_STATUS && status == 404)
-            fprintf(stderr, "%s: the server does not know this enrollment code (%s)\n", prog,
-                    adm_sync_client_error(client));
-        else
-            say_sync_error("enrollment failed", e, client);
-        goto out;
-    }
-    if (en.relay) {
-        fprintf(stderr,
-                "%s: this enrollment code is for an edge relay (admitd --mode edge), not a gate\n",
-                prog);
-        goto out;
-    }
-    /* 4. keep the credentials */
-    snprintf(conf.server, sizeof conf.server, "%s", base);
-    snprintf(conf.device_id, sizeof conf.device_id, "%s", en.device_id);
-    snprintf(conf.secret, sizeof conf.secret, "%s", en.secret);
-    conf.event_id = en.event_id;
-    snprintf(conf.gate, sizeof conf.gate, "%s", en.gate);
-    if (ca != NULL)
-        memcpy(conf.ca_file, ca_abs, strlen(ca_abs) + 1); /* length checked above */
-    snprintf(conf.pin, sizeof conf.pin, "%s", pin != NULL ? pin : "");
-    conf.allow_http = insecure;
-    if ((e = adm_gate_sync_enroll_store(g, &conf)) != ADM_OK) {
-        if (e == ADM_ERR_CONFLICT)
-            fprintf(stderr,
-                    "%s: %s holds scans of event %u, the code is for event %lld: use a new --db "
-                    "file for the new event\n",
-                    prog, db, adm_gate_event_id(g), (long long)en.event_id);
-        else
-            fprintf(stderr, "%s: cannot store the enrollment in %s: %s\n", prog, db,
-                    adm_strerror(e));
-        goto out;
-    }
-    /* 5. the first full sync */
-    if ((e = adm_syncer_round(g, client, &round)) != ADM_OK) {
-        fprintf(stderr,
-                "%s: enrolled as %s, but the first sync failed; run 'admit-gate sync --db %s'\n",
-                prog, en.device_id, db);
-        say_sync_error("sync", e, client);
+    if (en.sync_err != ADM_OK) {
+        fprintf(stderr, "%s: %s\n%s: run 'admit-gate sync --db %s' to sync again\n", prog, why,
+                prog, db);
         goto out;
     }
     print_json(json_pack("{s:s,s:I,s:s,s:s,s:s,s:o}", "device", en.device_id, "event_id",
-                         (json_int_t)en.event_id, "gate", en.gate, "kind", "gate", "server", base,
-                         "sync", round_json(&round, g)));
+                         (json_int_t)en.event_id, "gate", en.gate, "kind", "gate", "server",
+                         en.server, "sync", round_json(&en.round, g)));
     result = EXIT_ALL_OK;
 out:
-    sodium_memzero(token, sizeof token);
     sodium_memzero(uri, sizeof uri);
-    sodium_memzero(&en, sizeof en);
-    adm_gate_sync_conf_wipe(&conf);
-    adm_sync_client_free(client);
     adm_gate_close(g);
     return result;
 }

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "scanner/enroll.h"
 #include "scanner/gate-sync.h"
 #include "scanner/gate.h"
 #include "scanner/syncer.h"
@@ -1070,89 +1071,22 @@ static void enroll_req_free(gpointer p)
 static void enroll_thread(GTask *task, gpointer src, gpointer data, GCancellable *c)
 {
     enroll_req_t *r = data;
-    char base[ADM_SYNC_URL_MAX + 1], token[ADM_SYNC_TOKEN_MAX + 1];
-    adm_gate_sync_conf_t conf;
-    adm_enrolled_t en;
-    adm_syncer_round_t round = {0};
-    adm_sync_opts_t so = {0};
-    adm_sync_client_t *client = NULL;
+    adm_gate_enroll_opts_t opts = {.name = r->name, .allow_http = r->insecure};
+    adm_gate_enroll_result_t en;
+    char why[ADM_GATE_ENROLL_WHY_MAX];
     adm_gate_t *g = NULL;
-    char *msg = NULL;
-    gboolean ok = FALSE;
     adm_err_t e;
 
-    memset(&conf, 0, sizeof conf);
-    memset(&en, 0, sizeof en);
-    memset(token, 0, sizeof token);
-    if (adm_enroll_uri_parse(r->uri, base, sizeof base, token, sizeof token) != ADM_OK) {
-        msg = g_strdup("Not an enrollment code: expected admit-enroll:<server URL>#<token> "
-                       "from the organiser.");
-        goto out;
-    }
-    if (strncmp(base, "http://", 7) == 0 && !r->insecure) {
-        msg = g_strdup_printf("The server %s is plain http: start admit-scan with "
-                              "--insecure-http to allow an unencrypted link.",
-                              base);
-        goto out;
-    }
-    if ((e = adm_gate_open(r->db, &g)) != ADM_OK) {
-        msg = g_strdup_printf("Cannot open the gate store %s: %s", r->db, adm_strerror(e));
-        goto out;
-    }
-    so.base_url = base;
-    so.allow_http = r->insecure;
-    if ((e = adm_sync_client_new(&so, &client)) != ADM_OK) {
-        msg = g_strdup_printf("Cannot use server URL %s: %s", base, adm_strerror(e));
-        goto out;
-    }
-    if ((e = adm_sync_enroll(client, token, r->name, &en)) != ADM_OK) {
-        long status = adm_sync_client_status(client);
-        if (e == ADM_ERR_HTTP_STATUS && status == 410)
-            msg = g_strdup("This enrollment code was already used or has expired: ask the "
-                           "organiser for a new one.");
-        else if (e == ADM_ERR_HTTP_STATUS && status == 404)
-            msg = g_strdup("The server does not know this enrollment code.");
-        else
-            msg = g_strdup_printf("Enrollment failed: %s%s%s", adm_strerror(e),
-                                  adm_sync_client_error(client)[0] ? ": " : "",
-                                  adm_sync_client_error(client));
-        goto out;
-    }
-    if (en.relay) {
-        msg = g_strdup("This code is for an edge relay, not a gate.");
-        goto out;
-    }
-    g_strlcpy(conf.server, base, sizeof conf.server);
-    g_strlcpy(conf.device_id, en.device_id, sizeof conf.device_id);
-    g_strlcpy(conf.secret, en.secret, sizeof conf.secret);
-    conf.event_id = en.event_id;
-    g_strlcpy(conf.gate, en.gate, sizeof conf.gate);
-    conf.allow_http = r->insecure;
-    if ((e = adm_gate_sync_enroll_store(g, &conf)) != ADM_OK) {
-        msg = e == ADM_ERR_CONFLICT
-                  ? g_strdup("This device holds scans of another event: use a new gate store "
-                             "(--db) for the new event.")
-                  : g_strdup_printf("Cannot store the enrollment: %s", adm_strerror(e));
-        goto out;
-    }
-    ok = TRUE;
-    if ((e = adm_syncer_round(g, client, &round)) != ADM_OK)
-        msg = g_strdup_printf("Enrolled as %s at gate %s, but the first sync failed (%s): it "
-                              "will be retried.",
-                              en.device_id, en.gate, adm_strerror(e));
+    if ((e = adm_gate_open(r->db, &g)) != ADM_OK)
+        g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_FAILED,
+                                "Cannot open the gate store %s: %s", r->db, adm_strerror(e));
+    else if (adm_gate_enroll(g, r->uri, &opts, &en, why, sizeof why) != ADM_OK)
+        g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", why);
+    else if (en.sync_err != ADM_OK)
+        g_task_return_pointer(task, g_strconcat(why, " It will be retried.", NULL), g_free);
     else
-        msg = g_strdup_printf("Enrolled as %s for event %lld at gate %s.", en.device_id,
-                              (long long)en.event_id, en.gate);
-out:
-    memset(token, 0, sizeof token);
-    memset(&en, 0, sizeof en);
-    adm_gate_sync_conf_wipe(&conf);
-    adm_sync_client_free(client);
+        g_task_return_pointer(task, g_strdup(why), g_free);
     adm_gate_close(g);
-    if (ok)
-        g_task_return_pointer(task, msg, g_free);
-    else
-        g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", msg), g_free(msg);
 }
 
 static void enroll_done(GObject *src, GAsyncResult *res, gpointer ud)

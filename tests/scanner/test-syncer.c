@@ -1,10 +1,13 @@
-/* test-syncer.c: integration tests of scanner/syncer.c against a fake sync
- * server in this process (libmicrohttpd, one thread per connection so a
- * long-poll really blocks): one-shot rounds, the background syncer's two
- * threads (an upload is not stuck behind a pending long-poll; a feed row
- * arrives while one waits; stop aborts it), offline retries and the link
- * coming back, and the fatal errors. Not admitd's endpoints (tests/e2e). */
+/* test-syncer.c: integration tests of scanner/syncer.c and scanner/enroll.c
+ * against a fake sync server in this process (libmicrohttpd, one thread per
+ * connection so a long-poll really blocks): one-shot rounds, the background
+ * syncer's two threads (an upload is not stuck behind a pending long-poll; a
+ * feed row arrives while one waits; stop aborts it), offline retries and the
+ * link coming back, the fatal errors, and enrollment's outcomes. Not
+ * admitd's endpoints (tests/e2e). */
 #include "scanner/syncer.h"
+
+#include "scanner/enroll.h"
 
 #include <netinet/in.h>
 #include <pthread.h>
@@ -37,6 +40,7 @@ static int mode;                                         /* MODE_* */
 static int polls_waiting;                                /* long-polls blocked right now */
 static bool shutting_down;
 static uint64_t conflict_ticket; /* uploads of this ticket are flagged */
+static bool feed_down;           /* GET /v1/sync answers 503, enrollment still works */
 static char *keys_json;
 
 struct req {
@@ -140,6 +144,29 @@ static enum MHD_Result post_checkins(struct MHD_Connection *conn, const char *bo
                            (json_int_t)(i - stored), "results", results));
 }
 
+/* POST /v1/devices/enroll: the token says what happens (good: event EVENT,
+ * other: event EVENT + 1, relay: a relay, used: 410, anything else: 404) */
+static enum MHD_Result post_enroll(struct MHD_Connection *conn, const char *body)
+{
+    json_t *in = json_loads(body ? body : "", 0, NULL);
+    const char *t = json_string_value(json_object_get(in, "token"));
+    enum MHD_Result ret;
+
+    if (t == NULL)
+        ret = reply(conn, 400, json_pack("{s:s}", "error", "bad_request"));
+    else if (strcmp(t, "used") == 0)
+        ret = reply(conn, 410, json_pack("{s:s,s:s}", "error", "gone", "message", "token used"));
+    else if (strcmp(t, "good") != 0 && strcmp(t, "other") != 0 && strcmp(t, "relay") != 0)
+        ret = reply(conn, 404, json_pack("{s:s}", "error", "not_found"));
+    else
+        ret = reply(conn, 200,
+                    json_pack("{s:s,s:s,s:i,s:s,s:s}", "device_id", ME, "secret", SECRET,
+                              "event_id", strcmp(t, "other") == 0 ? EVENT + 1 : EVENT, "gate",
+                              "North", "kind", strcmp(t, "relay") == 0 ? "relay" : "gate"));
+    json_decref(in);
+    return ret;
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
                                const char *method, const char *version, const char *upload,
                                size_t *upload_size, void **con_cls)
@@ -167,6 +194,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
     }
     pthread_mutex_lock(&srv_lock);
     m = mode;
+    if (feed_down && strcmp(url, "/v1/sync") == 0)
+        m = MODE_DOWN;
     pthread_mutex_unlock(&srv_lock);
     if (m == MODE_DOWN)
         return reply(conn, 503, json_pack("{s:s}", "error", "unavailable"));
@@ -178,6 +207,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
         return get_sync(conn);
     if (strcmp(url, "/v1/sync/checkins") == 0 && strcmp(method, "POST") == 0)
         return post_checkins(conn, q->body);
+    if (strcmp(url, "/v1/devices/enroll") == 0 && strcmp(method, "POST") == 0)
+        return post_enroll(conn, q->body);
     return reply(conn, 404, json_pack("{s:s}", "error", "not_found"));
 }
 
@@ -233,6 +264,7 @@ static void server_reset(int m)
     json_object_clear(seen);
     mode = m;
     conflict_ticket = 0;
+    feed_down = false;
     pthread_mutex_unlock(&srv_lock);
 }
 
@@ -527,6 +559,83 @@ static void test_fatal(void)
     }
 }
 
+/* adm_gate_enroll() with code token on a fresh store (or the open one) */
+static adm_err_t enroll(const char *token, bool allow_http, adm_gate_enroll_result_t *res,
+                        char *why, size_t cap)
+{
+    adm_gate_enroll_opts_t o = {.name = "test gate", .allow_http = allow_http};
+    char uri[128];
+
+    snprintf(uri, sizeof uri, " admit-enroll:http://127.0.0.1:%d#%s\n", port, token);
+    return adm_gate_enroll(g, uri, &o, res, why, cap);
+}
+
+static void test_enroll(void)
+{
+    adm_gate_enroll_result_t res;
+    adm_gate_sync_conf_t conf;
+    char why[ADM_GATE_ENROLL_WHY_MAX];
+    static const struct {
+        const char *token;
+        bool allow_http;
+        adm_err_t err;
+        const char *says;
+    } bad[] = {
+        {"good", false, ADM_ERR_INVALID_ARG, "--insecure-http"},
+        {"used", true, ADM_ERR_EXPIRED, "already used or has expired"},
+        {"nope", true, ADM_ERR_NOT_FOUND, "does not know this enrollment code"},
+        {"relay", true, ADM_ERR_STATE, "edge relay"},
+    };
+
+    server_reset(MODE_OK);
+    snprintf(dbpath, sizeof dbpath, "%s/enroll.db", adm_test_tmpdir());
+    CHECK_ERR(adm_gate_open(dbpath, &g), ADM_OK);
+    /* refusals leave the store unenrolled; the token never shows */
+    CHECK_ERR(adm_gate_enroll(g, "https://x.example#good", NULL, &res, why, sizeof why),
+              ADM_ERR_FORMAT);
+    CHECK(strstr(why, "not an enrollment code") != NULL);
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        CHECK_ERR(enroll(bad[k].token, bad[k].allow_http, &res, why, sizeof why), bad[k].err);
+        CHECK(strstr(why, bad[k].says) != NULL);
+        CHECK(res.device_id[0] == '\0');
+        CHECK_ERR(adm_gate_sync_conf_get(g, &conf), ADM_ERR_NOT_FOUND);
+    }
+    /* down: a network error, said as such */
+    CHECK_ERR(adm_gate_enroll(g, "admit-enroll:http://127.0.0.1:1#good",
+                              &(adm_gate_enroll_opts_t){.allow_http = true}, NULL, why, sizeof why),
+              ADM_ERR_NETWORK);
+    CHECK(strstr(why, "cannot be reached") != NULL && strstr(why, "good") == NULL);
+    /* success: stored, and the first sync brought the event */
+    CHECK_ERR(enroll("good", true, &res, why, sizeof why), ADM_OK);
+    CHECK_STR(res.device_id, ME);
+    CHECK_STR(res.gate, "North");
+    CHECK_INT(res.event_id, EVENT);
+    CHECK_INT(res.sync_err, ADM_OK);
+    CHECK_INT(res.round.pages, 1);
+    CHECK_STR(why, "Enrolled as " ME " for event 7 at gate North.");
+    CHECK_INT(adm_gate_event_id(g), EVENT);
+    CHECK_ERR(adm_gate_sync_conf_get(g, &conf), ADM_OK);
+    CHECK_STR(conf.secret, SECRET);
+    CHECK(conf.allow_http);
+    adm_gate_sync_conf_wipe(&conf);
+    /* a scan, then a code of another event: refused, the enrollment kept */
+    CHECK_INT(scan(1, NULL), ADM_VERDICT_ACCEPT);
+    CHECK_ERR(enroll("other", true, &res, why, sizeof why), ADM_ERR_CONFLICT);
+    CHECK(strstr(why, "holds scans of event 7") != NULL);
+    CHECK_ERR(adm_gate_sync_conf_get(g, &conf), ADM_OK);
+    CHECK_INT(conf.event_id, EVENT);
+    adm_gate_sync_conf_wipe(&conf);
+    /* the first sync failing is not an enrollment failure */
+    pthread_mutex_lock(&srv_lock);
+    feed_down = true;
+    pthread_mutex_unlock(&srv_lock);
+    CHECK_ERR(enroll("good", true, &res, why, sizeof why), ADM_OK);
+    CHECK_INT(res.sync_err, ADM_ERR_HTTP_STATUS);
+    CHECK_STR(res.device_id, ME);
+    CHECK(strstr(why, "but the first sync failed") != NULL && strstr(why, "503") != NULL);
+    adm_gate_close(g);
+}
+
 int main(void)
 {
     CHECK_ERR(adm_crypto_init(), ADM_OK);
@@ -538,6 +647,7 @@ int main(void)
     ADM_RUN(test_follow);
     ADM_RUN(test_offline_then_back);
     ADM_RUN(test_fatal);
+    ADM_RUN(test_enroll);
     server_stop();
     adm_keyring_free(issuer);
     free(keys_json);
