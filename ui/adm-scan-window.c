@@ -69,6 +69,9 @@ static void write_state(AdmScanWindow *self, const char *event)
     json_object_set_new(o, "event_id", json_integer(st->event_id));
     json_object_set_new(o, "gate", json_string(st->gate));
     json_object_set_new(o, "list_id", json_integer(st->list_id));
+    json_object_set_new(o, "list_name", json_string(st->list_name != NULL ? st->list_name : ""));
+    json_object_set_new(o, "lists", json_integer(st->lists != NULL ? st->lists->len : 0));
+    json_object_set_new(o, "exit_mode", json_boolean(st->exit_mode));
     json_object_set_new(o, "pending", json_integer(st->pending));
     json_object_set_new(o, "admitted", json_integer(st->admitted));
     json_object_set_new(o, "refused", json_integer(st->refused));
@@ -337,9 +340,9 @@ static void on_status(AdmScanController *ctl, AdmScanWindow *self)
                                   st->camera[0] ? st->camera
                                                 : "No camera: scan with a keyboard-wedge scanner "
                                                   "or type the code");
-    key = g_strdup_printf("%d|%d|%u|%s|%u|%d|%s|%" G_GINT64_FORMAT, st->enrolled, st->online,
-                          st->event_id, st->gate, st->list_id, st->camera_running, st->camera,
-                          st->pending);
+    key = g_strdup_printf("%d|%d|%u|%s|%u|%d|%d|%u|%s|%" G_GINT64_FORMAT, st->enrolled, st->online,
+                          st->event_id, st->gate, st->list_id, st->exit_mode, st->camera_running,
+                          st->lists != NULL ? st->lists->len : 0, st->camera, st->pending);
     if (g_strcmp0(key, self->last_state_key) != 0) {
         g_free(self->last_state_key);
         self->last_state_key = g_steal_pointer(&key);

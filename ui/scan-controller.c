@@ -1203,7 +1203,10 @@ void adm_scan_controller_set_context(AdmScanController *self, uint32_t list_id, 
     self->settings->list_id = self->stored->list_id = list_id;
     g_free(self->settings->gate);
     g_free(self->stored->gate);
-    self->settings->gate = gate != NULL && gate[0] != '\0' ? g_strdup(gate) : NULL;
+    /* typed by people: " North " is North, not a gate no list names */
+    self->settings->gate = gate != NULL ? g_strstrip(g_strdup(gate)) : NULL;
+    if (self->settings->gate != NULL && self->settings->gate[0] == '\0')
+        g_clear_pointer(&self->settings->gate, g_free);
     self->stored->gate = g_strdup(self->settings->gate);
     self->settings->exit_mode = self->stored->exit_mode = exit_mode;
     g_async_queue_unlock(self->jobs);

@@ -12,29 +12,11 @@
 #      wrong PIN keeps the kiosk; after kill -9 it starts in kiosk mode again;
 #      the right PIN unlocks it and the setting is cleared.
 # Screenshots go to $ADMIT_BUILDDIR/meson-logs/ui/. Needs ADMIT_BUILDDIR,
-# xvfb-run, xdotool, ImageMagick (import, convert), curl, jq.
+# xvfb-run, xdotool, ImageMagick (import, convert), curl, jq; helpers in lib.sh.
 set -u
-B=$ADMIT_BUILDDIR
-ctl="$B/server/admitctl"
-admitd="$B/server/admitd"
-scan="$B/ui/admit-scan"
-art="$B/meson-logs/ui"
-for t in xvfb-run xdotool import convert jq curl; do
-    command -v "$t" >/dev/null || { echo "SKIP: $t is not installed (scripts/bootstrap)"; exit 77; }
-done
-[ -x "$scan" ] || { echo "SKIP: admit-scan not built (-Dgui)"; exit 77; }
-mkdir -p "$art"
-tmp=$(mktemp -d /tmp/admit-scan-ui.XXXXXX)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    [ -n "${ADMIT_KEEP_TMP:-}" ] || rm -rf "$tmp"
-}
-trap cleanup EXIT
-fails=0
-fail() { echo "FAIL $*"; fails=$((fails + 1)); }
-ok() { echo "ok   $*"; }
+# shellcheck source=tests/ui/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+ui_init admit-scan-ui
 
 # ---- the server: an event, a GA type, list Main at North, two tickets sold
 db=(--sqlite "$tmp/central.db")
@@ -50,13 +32,7 @@ now=$(date +%s)
         --capacity 100 --per-order 20) &&
     list=$("$ctl" checkin-list add "${db[@]}" --event "$event" --name Main --reentry once \
         --gates North | jq -r .id) || { fail "admitctl setup"; exit 1; }
-"$admitd" --port 0 --access-log false --log-level warn "${db[@]}" >"$tmp/admitd.out" 2>"$tmp/admitd.err" &
-pids+=($!)
-for _ in $(seq 1 200); do grep -q 'listening on' "$tmp/admitd.out" && break; sleep 0.05; done
-port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/admitd.out")
-[ -n "$port" ] || { fail "admitd did not start: $(cat "$tmp/admitd.err")"; exit 1; }
-C="http://127.0.0.1:$port"
-post() { curl -s -X POST -H 'Content-Type: application/json' ${3:+-H "Authorization: Bearer $3"} --data-binary "$2" "$C$1"; }
+start_admitd
 tok=$(post /v1/sessions '{"email":"ana@test.example","password":"customer-secret"}' | jq -r .token)
 hold=$(post /v1/holds "{\"ticket_type_id\":$type_id,\"quantity\":2}" "$tok" | jq -r .id)
 post /v1/orders "{\"hold_ids\":[\"$hold\"]}" "$tok" >"$tmp/order.json"
@@ -80,41 +56,7 @@ frame "${T[0]}"; frame blank; frame blank; frame blank; frame "$forged"; frame b
 rm "$frames/blank.png"
 
 # ---- the app's environment: its own XDG dirs, the test state channel
-export XDG_CONFIG_HOME="$tmp/config" XDG_DATA_HOME="$tmp/data" XDG_RUNTIME_DIR="$tmp/run"
-mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
-export GSK_RENDERER=cairo GTK_A11Y=none NO_AT_BRIDGE=1 GDK_BACKEND=x11
-export DBUS_SESSION_BUS_ADDRESS="unix:path=$tmp/no-bus"
-export ASAN_OPTIONS="detect_leaks=0:${ASAN_OPTIONS:-}"
-export GST_REGISTRY="$tmp/gst-registry.bin"
-state="$tmp/state.jsonl"
-export ADMIT_SCAN_TEST_STATE="$state"
-settings="$XDG_CONFIG_HOME/admit-scan/settings.ini"
-gdb="$tmp/gate.db"
-
-# Runs a scenario function under its own Xvfb: xvfb SCREEN FUNCTION
-xvfb() {
-    xvfb-run -a -s "-screen 0 $1x24 -nolisten tcp" bash -c "$(declare -f); $2" \
-        >>"$tmp/xvfb.log" 2>&1
-}
-# helpers used inside the Xvfb scenarios
-# wait_state SECONDS JQ-FILTER: until a line of the state channel matches
-wait_state() {
-    local deadline=$(($(date +%s) + $1))
-    while [ "$(date +%s)" -le "$deadline" ]; do
-        [ -s "$state" ] && jq -c "select($2)" "$state" 2>/dev/null | grep -q . && return 0
-        sleep 0.1
-    done
-    return 1
-}
-# shot NAME: a screenshot of the whole screen in the artifacts
-shot() { sleep 0.3; import -window root "$art/$1.png" 2>/dev/null; }
-# colour NAME X Y W H: the mean colour of a region of a screenshot as "R G B"
-colour() {
-    convert "$art/$1.png" -crop "${4}x${5}+${2}+${3}" +repage -resize 1x1\! -depth 8 txt:- |
-        sed -n 's/.*srgb(\([0-9]*\),\([0-9]*\),\([0-9]*\).*/\1 \2 \3/p;s/.*rgb(\([0-9]*\),\([0-9]*\),\([0-9]*\).*/\1 \2 \3/p' | head -1
-}
-export -f wait_state shot colour
-export state art scan gdb settings tmp
+app_env
 
 # ---- 1. enrollment through --enroll (480x800)
 uri=$("$ctl" enroll create "${db[@]}" --event "$event" --gate North --public-url "$C" | jq -r .enroll_uri)

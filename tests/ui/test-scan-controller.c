@@ -420,7 +420,8 @@ static void test_scan_order(void)
     CHECK(wait_str(&s.search_body, 5000));
     CHECK(s.search_body != NULL && strstr(s.search_body, "needs the server") != NULL);
     /* a gate that is not on any list: no verdict, "check setup" */
-    adm_scan_controller_set_context(c, 0, "Nowhere", FALSE);
+    adm_scan_controller_set_context(c, 0, "  Nowhere ", FALSE);
+    CHECK_STR(adm_scan_controller_get_settings(c)->gate, "Nowhere"); /* typed: trimmed */
     adm_scan_controller_submit(c, tok(104, 21, 0, NULL, 0), ADM_SCAN_INPUT_KEYBOARD);
     CHECK(wait_count(&s.verdicts->len, 6, 5000));
     if (s.verdicts->len == 6)
