@@ -321,8 +321,12 @@ out:
 }
 
 /* Makes a random key and stores it for event_id with the given created time.
- * Retries the 2^-32 cases: key id 0, a key id taken by any event. */
-static adm_err_t store_new_key(adm_issuer_t *is, int64_t event_id, int64_t created, uint32_t *kid)
+ * Retries the 2^-32 cases: key id 0, a key id taken by any event. first:
+ * store it only while the event has no active key (adm_store_event_key_add_first);
+ * ADM_ERR_EXISTS then, unretried: another process made one (or, 2^-32, the
+ * kid is taken), and the caller reads the keys again. */
+static adm_err_t store_new_key(adm_issuer_t *is, int64_t event_id, int64_t created, bool first,
+                               uint32_t *kid)
 {
     adm_err_t result = ADM_ERR_CRYPTO;
     uint8_t seed[ADM_KEY_SEED_BYTES], pk[crypto_sign_PUBLICKEYBYTES],
@@ -339,11 +343,12 @@ static adm_err_t store_new_key(adm_issuer_t *is, int64_t event_id, int64_t creat
         id = adm_key_id(pk);
         if (id == 0)
             continue;
-        result = adm_store_event_key_add(is->st, event_id, id, seed, created);
-        if (result != ADM_ERR_EXISTS)
+        result = first ? adm_store_event_key_add_first(is->st, event_id, id, seed, created)
+                       : adm_store_event_key_add(is->st, event_id, id, seed, created);
+        if (result != ADM_ERR_EXISTS || first)
             break;
     }
-    if (result == ADM_ERR_EXISTS)
+    if (result == ADM_ERR_EXISTS && !first)
         result = ADM_ERR_CONFLICT;
     if (result == ADM_OK)
         *kid = id;
@@ -376,15 +381,19 @@ static adm_err_t keyset_signing(adm_issuer_t *is, int64_t event_id, int64_t now,
         keyset_release(is, ks);
         ks = NULL;
         result = keyset_acquire(is, event_id, &ks);
-        if (result == ADM_OK && ks->signing == 0)
-            result = store_new_key(is, event_id, next_created(ks, now), &kid);
+        if (result == ADM_OK && ks->signing == 0) {
+            /* stored only while the event still has no active key, so two
+             * processes racing here cannot both add one */
+            result = store_new_key(is, event_id, next_created(ks, now), true, &kid);
+            if (result == ADM_ERR_EXISTS)
+                result = ADM_OK; /* another process's key won: use it */
+        }
         pthread_mutex_unlock(&is->create_mu);
         if (result != ADM_OK)
             goto out;
         if (ks->signing != 0)
             goto out;
-        /* reload from the store: with a concurrent insert from another
-         * process, the newest of both keys is the one everybody signs with */
+        /* reload from the store: ours, or the key another process stored first */
         keyset_release(is, ks);
         ks = NULL;
         if ((result = keyset_acquire(is, event_id, &ks)) != ADM_OK || ks->signing != 0)
@@ -483,7 +492,7 @@ adm_err_t adm_issuer_rotate(adm_issuer_t *is, int64_t event_id, int64_t now, uin
     pthread_mutex_lock(&is->create_mu);
     result = keyset_acquire(is, event_id, &ks);
     if (result == ADM_OK)
-        result = store_new_key(is, event_id, next_created(ks, now), &id);
+        result = store_new_key(is, event_id, next_created(ks, now), false, &id);
     pthread_mutex_unlock(&is->create_mu);
     if (result != ADM_OK)
         goto out;

@@ -42,9 +42,9 @@ void adm_issuer_free(struct adm_issuer *is);
 
 /* *kid gets the key that signs event_id's new tickets: the newest active key
  * in the store. When the event has none (first use, or every key retired)
- * a new key is made and stored first; two threads or two processes racing
- * here may each store one, and both then sign with the same one (the newest
- * in the store's order), while tokens of either verify.
+ * a new key is made and stored first, only while the event still has no
+ * active key (adm_store_event_key_add_first): of threads or processes racing
+ * here exactly one stores a key and all of them sign with it.
  * ADM_ERR_NOT_FOUND (no such event), ADM_ERR_LIMIT (the event has
  * ADM_STORE_EVENT_KEYS_MAX keys, all retired), store errors. */
 adm_err_t adm_issuer_signing_kid(adm_issuer_t *is, int64_t event_id, int64_t now, uint32_t *kid);

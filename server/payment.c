@@ -89,7 +89,8 @@ adm_err_t adm_payments_register(adm_payments_t *p, const adm_payment_provider_t 
     adm_err_t result = ADM_ERR_INVALID_ARG;
 
     if (p == NULL || provider == NULL || !name_ok(provider->name) || provider->start == NULL ||
-        provider->confirm == NULL || provider->refund == NULL)
+        provider->confirm == NULL || provider->refund == NULL || provider->pending_ttl_s < 0 ||
+        provider->pending_ttl_s > ADM_STORE_PAY_TTL_MAX)
         goto out;
     if (adm_payments_find(p, provider->name) != NULL) {
         result = ADM_ERR_EXISTS;
@@ -113,6 +114,7 @@ adm_err_t adm_payments_new(struct adm_payments **out)
         {.name = "free", .start = free_start, .confirm = free_start, .refund = free_refund},
         {.name = "manual",
          .organiser_confirms = true,
+         .pending_ttl_s = ADM_PAYMENT_MANUAL_TTL_DEFAULT,
          .start = manual_start,
          .confirm = manual_confirm,
          .refund = manual_refund},
@@ -148,6 +150,25 @@ void adm_payments_free(struct adm_payments *p)
         if (p->providers[i].free_state != NULL)
             p->providers[i].free_state(p->providers[i].state);
     free(p);
+}
+
+adm_err_t adm_payments_set_pending_ttl(adm_payments_t *p, const char *name, int64_t ttl_s)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+    size_t i;
+
+    if (p == NULL || name == NULL || ttl_s < 0 || ttl_s > ADM_STORE_PAY_TTL_MAX)
+        goto out;
+    result = ADM_ERR_NOT_FOUND;
+    for (i = 0; i < p->n; i++) {
+        if (strcmp(p->providers[i].name, name) == 0) {
+            p->providers[i].pending_ttl_s = ttl_s;
+            result = ADM_OK;
+            break;
+        }
+    }
+out:
+    return result;
 }
 
 const adm_payment_provider_t *adm_payments_find(const adm_payments_t *p, const char *name)

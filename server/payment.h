@@ -7,12 +7,14 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "server/store.h"
 #include "sync/err.h"
 
 #define ADM_PAYMENTS_MAX 16 /* providers per registry */
 #define ADM_PAYMENT_URL_MAX 512
+#define ADM_PAYMENT_MANUAL_TTL_DEFAULT (3 * 86400) /* seconds a "manual" payment may take */
 
 typedef enum adm_payment_status {
     ADM_PAYMENT_PENDING = 0, /* nothing paid yet: wait for a confirmation
@@ -43,6 +45,11 @@ typedef struct adm_payment_result {
 typedef struct adm_payment_provider {
     const char *name;        /* [a-z0-9_-]{1,ADM_STORE_PROVIDER_MAX}, e.g. "manual" */
     bool organiser_confirms; /* pending payments are confirmed by an organiser */
+    int64_t pending_ttl_s;   /* when start() answers PENDING, the order's payment
+                              * deadline moves to now + this (never earlier:
+                              * adm_store_order_extend), so a bank transfer is not
+                              * reaped after the checkout's 15 minutes; 0 = the
+                              * checkout deadline stands; <= ADM_STORE_PAY_TTL_MAX */
     void *state;             /* owned by the provider, passed to every call */
 
     /* Starts paying order (pending). PAID: the caller marks it paid with
@@ -67,7 +74,8 @@ typedef struct adm_payments adm_payments_t;
 /* Creates a registry holding the built-in providers "free" (orders with a
  * total of 0 only; paid at once, ref "free:<order code>") and "manual"
  * (bank transfer, cash at the box office: pending until an organiser
- * confirms; ref "manual:<order code>") into *out; free with
+ * confirms, for up to ADM_PAYMENT_MANUAL_TTL_DEFAULT seconds from the
+ * customer's choice; ref "manual:<order code>") into *out; free with
  * adm_payments_free(). ADM_ERR_NOMEM. */
 adm_err_t adm_payments_new(struct adm_payments **out);
 
@@ -80,6 +88,12 @@ void adm_payments_free(struct adm_payments *p);
  * ADM_ERR_INVALID_ARG (bad name, missing function), ADM_ERR_EXISTS (name
  * taken), ADM_ERR_TOO_BIG (ADM_PAYMENTS_MAX providers). */
 adm_err_t adm_payments_register(adm_payments_t *p, const adm_payment_provider_t *provider);
+
+/* Sets the pending_ttl_s of provider name (configuration: how long a
+ * "manual" payment may take). Only before the registry is shared between
+ * threads. ADM_ERR_NOT_FOUND (no such provider), ADM_ERR_INVALID_ARG
+ * (ttl_s outside 0..ADM_STORE_PAY_TTL_MAX). */
+adm_err_t adm_payments_set_pending_ttl(adm_payments_t *p, const char *name, int64_t ttl_s);
 
 /* The provider called name (borrowed from p), or NULL. */
 const adm_payment_provider_t *adm_payments_find(const adm_payments_t *p, const char *name);

@@ -652,6 +652,23 @@ static void pay_or_confirm(adm_http_req_t *req, adm_app_t *app, adm_idem_ctx_t *
         finish_paid(req, app, idem, user_id, order, p->name, &pay);
         break;
     case ADM_PAYMENT_PENDING:
+        if (!confirm && p->pending_ttl_s > 0) {
+            /* a payment that takes days (bank transfer): keep the seats
+             * held that long instead of the checkout's deadline */
+            int64_t now = adm_app_now(app);
+
+            rc = adm_store_order_extend(app->store, order_id, now + p->pending_ttl_s, now, NULL);
+            if (rc == ADM_ERR_EXPIRED) {
+                adm_idem_reply_error(req, app, idem, 410, "order_expired",
+                                     "the payment deadline passed and the tickets were released");
+                break;
+            }
+            if (rc != ADM_OK) {
+                reply_err(req, app, idem, rc, ADM_ERR_STATE, 409, "invalid_state",
+                          "the order is no longer pending");
+                break;
+            }
+        }
         reply_order_payment(req, app, idem, user_id, order_id, p->name, &pay);
         break;
     default:

@@ -82,6 +82,8 @@ typedef struct adm_store_ops {
                           int32_t pay_ttl_s, int64_t now, adm_order_t *out);
     adm_err_t (*order_pay)(void *be, int64_t order_id, const char *provider,
                            const char *provider_ref, int64_t now, adm_order_t *out);
+    adm_err_t (*order_extend)(void *be, int64_t order_id, int64_t expires_at, int64_t now,
+                              adm_order_t *out);
     adm_err_t (*order_cancel)(void *be, int64_t user_id, int64_t order_id, int64_t now);
     adm_err_t (*order_refund)(void *be, int64_t order_id, int64_t now, size_t *revoked);
     adm_err_t (*order_get)(void *be, adm_read_t rd, int64_t user_id, int64_t order_id,
@@ -118,6 +120,8 @@ typedef struct adm_store_ops {
 
     adm_err_t (*event_key_add)(void *be, int64_t event_id, uint32_t kid,
                                const uint8_t seed[ADM_KEY_SEED_BYTES], int64_t now);
+    adm_err_t (*event_key_add_first)(void *be, int64_t event_id, uint32_t kid,
+                                     const uint8_t seed[ADM_KEY_SEED_BYTES], int64_t now);
     adm_err_t (*event_key_list)(void *be, adm_read_t rd, int64_t event_id,
                                 adm_event_key_t **keys, size_t *n);
     adm_err_t (*event_key_retire)(void *be, int64_t event_id, uint32_t kid, int64_t now);

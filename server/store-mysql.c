@@ -453,6 +453,10 @@ static const char *const sql_text[N_Q] = {
     [Q_ORDER_ITEMS] = "SELECT id, type_id, event_id, quantity, unit_price FROM order_items "
                       "WHERE order_id = ? ORDER BY id",
     [Q_ORDER_FINISH] = "UPDATE orders SET state = ?, updated = ? WHERE id = ? AND state = 0",
+    [Q_ORDER_EXPIRE] = "UPDATE orders SET state = 4, updated = ? "
+                       "WHERE id = ? AND state = 0 AND expires_at <= ?",
+    [Q_ORDER_EXTEND] = "UPDATE orders SET expires_at = ?, updated = ? "
+                       "WHERE id = ? AND state = 0 AND expires_at < ?",
     [Q_ORDER_EXPIRED] = "SELECT id FROM orders WHERE state = 0 AND expires_at <= ? "
                         "ORDER BY expires_at, id LIMIT ?",
     [Q_ORDER_REF_OWNER] = "SELECT id FROM orders WHERE provider = ? AND provider_ref = ?",
@@ -509,6 +513,8 @@ static const char *const sql_text[N_Q] = {
 
     [Q_KEY_INSERT] = "INSERT INTO event_keys (kid, event_id, seed, created) VALUES (?, ?, ?, ?)",
     [Q_KEY_COUNT] = "SELECT COUNT(*) FROM event_keys WHERE event_id = ?",
+    [Q_KEY_COUNT_ACTIVE] = "SELECT COUNT(*) FROM event_keys "
+                           "WHERE event_id = ? AND retired_at = 0",
     [Q_KEY_EXISTS] = "SELECT 1 FROM event_keys WHERE event_id = ? AND kid = ?",
     [Q_KEY_LIST] = "SELECT event_id, kid, seed, created, retired_at FROM event_keys "
                    "WHERE event_id = ? ORDER BY created, kid",

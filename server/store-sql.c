@@ -608,11 +608,21 @@ static adm_err_t finish_order(adm_sql_t *c, int64_t order_id, adm_order_state_t 
     int changes;
 
     *did = false;
-    if ((result = use(c, Q_ORDER_FINISH)) != ADM_OK)
-        goto out;
-    pi(c, to);
-    pi(c, now);
-    pi(c, order_id);
+    if (to == ADM_ORDER_EXPIRED) {
+        /* only while still past its deadline: the order may have been
+         * extended (order_extend) since the reaper's unlocked SELECT */
+        if ((result = use(c, Q_ORDER_EXPIRE)) != ADM_OK)
+            goto out;
+        pi(c, now);
+        pi(c, order_id);
+        pi(c, now);
+    } else {
+        if ((result = use(c, Q_ORDER_FINISH)) != ADM_OK)
+            goto out;
+        pi(c, to);
+        pi(c, now);
+        pi(c, order_id);
+    }
     if ((result = run(c, &changes)) != ADM_OK || changes == 0)
         goto out;
     if ((result = order_item_rows(c, order_id, items, &n)) != ADM_OK)
@@ -1800,6 +1810,57 @@ adm_err_t adm_sql_order_pay(void *be, int64_t order_id, const char *provider,
     return run_durable(be, order_pay_body, &a);
 }
 
+struct extend_args {
+    int64_t order_id, expires_at, now;
+    adm_order_t *out;
+};
+
+static adm_err_t order_extend_body(adm_sql_t *c, void *arg, bool *keep)
+{
+    struct extend_args *a = arg;
+    adm_err_t result;
+    int changes;
+
+    /* the order row stays locked: a concurrent pay, cancel or reaper waits */
+    if ((result = load_order(c, 0, a->order_id, NULL, true, a->out)) != ADM_OK)
+        goto out;
+    if (a->out->state != ADM_ORDER_PENDING) {
+        result = ADM_ERR_STATE;
+        goto out;
+    }
+    if (a->out->expires_at <= a->now) {
+        result = ADM_ERR_EXPIRED;
+        goto out;
+    }
+    if (a->expires_at <= a->out->expires_at)
+        goto out; /* never shortens */
+    if ((result = use(c, Q_ORDER_EXTEND)) != ADM_OK)
+        goto out;
+    pi(c, a->expires_at);
+    pi(c, a->now);
+    pi(c, a->order_id);
+    pi(c, a->expires_at);
+    if ((result = run(c, &changes)) != ADM_OK)
+        goto out;
+    if (changes != 1) {
+        result = ADM_ERR_STORE; /* the locked row changed under us */
+        goto out;
+    }
+    result = load_order(c, 0, a->order_id, NULL, false, a->out);
+out:
+    if (result != ADM_OK)
+        memset(a->out, 0, sizeof *a->out);
+    return result;
+}
+
+adm_err_t adm_sql_order_extend(void *be, int64_t order_id, int64_t expires_at, int64_t now,
+                               adm_order_t *out)
+{
+    struct extend_args a = {.order_id = order_id, .expires_at = expires_at, .now = now, .out = out};
+
+    return run_write(be, order_extend_body, &a);
+}
+
 static adm_err_t order_cancel_body(adm_sql_t *c, void *arg, bool *keep)
 {
     struct order_args *a = arg;
@@ -2499,6 +2560,7 @@ struct key_args {
     uint32_t kid;
     const uint8_t *seed;
     int64_t now;
+    bool first; /* only when the event has no active key */
 };
 
 static adm_err_t event_key_add_body(adm_sql_t *c, void *arg, bool *keep)
@@ -2511,6 +2573,17 @@ static adm_err_t event_key_add_body(adm_sql_t *c, void *arg, bool *keep)
     /* the event row lock makes count-then-insert safe against a concurrent add */
     if ((result = exists(c, Q_EVENT_LOCK, a->event_id)) != ADM_OK)
         goto out;
+    if (a->first) {
+        if ((result = use(c, Q_KEY_COUNT_ACTIVE)) != ADM_OK)
+            goto out;
+        pi(c, a->event_id);
+        if ((result = one_int(c, &count, &found)) != ADM_OK)
+            goto out;
+        if (count > 0) {
+            result = ADM_ERR_EXISTS; /* another process made it first */
+            goto out;
+        }
+    }
     if ((result = use(c, Q_KEY_COUNT)) != ADM_OK)
         goto out;
     pi(c, a->event_id);
@@ -2535,6 +2608,14 @@ adm_err_t adm_sql_event_key_add(void *be, int64_t event_id, uint32_t kid,
                                 const uint8_t seed[ADM_KEY_SEED_BYTES], int64_t now)
 {
     struct key_args a = {.event_id = event_id, .kid = kid, .seed = seed, .now = now};
+
+    return run_durable(be, event_key_add_body, &a);
+}
+
+adm_err_t adm_sql_event_key_add_first(void *be, int64_t event_id, uint32_t kid,
+                                      const uint8_t seed[ADM_KEY_SEED_BYTES], int64_t now)
+{
+    struct key_args a = {.event_id = event_id, .kid = kid, .seed = seed, .now = now, .first = true};
 
     return run_durable(be, event_key_add_body, &a);
 }

@@ -63,7 +63,9 @@ enum adm_sql_query {
     Q_ORDER_GET_CODE,
     Q_ORDER_ITEMS,
     Q_ORDER_FINISH,
+    Q_ORDER_EXPIRE,
     Q_ORDER_EXPIRED,
+    Q_ORDER_EXTEND,
     Q_ORDER_REF_OWNER,
     Q_ORDER_OFF_SALE,
     Q_ORDER_MARK_PAID,
@@ -95,6 +97,7 @@ enum adm_sql_query {
     Q_IDEM_REAP,
     Q_KEY_INSERT,
     Q_KEY_COUNT,
+    Q_KEY_COUNT_ACTIVE,
     Q_KEY_EXISTS,
     Q_KEY_LIST,
     Q_KEY_RETIRE,
@@ -264,6 +267,8 @@ adm_err_t adm_sql_checkout(void *be, int64_t user_id, const char *const *hold_id
                            int32_t pay_ttl_s, int64_t now, adm_order_t *out);
 adm_err_t adm_sql_order_pay(void *be, int64_t order_id, const char *provider,
                             const char *provider_ref, int64_t now, adm_order_t *out);
+adm_err_t adm_sql_order_extend(void *be, int64_t order_id, int64_t expires_at, int64_t now,
+                               adm_order_t *out);
 adm_err_t adm_sql_order_cancel(void *be, int64_t user_id, int64_t order_id, int64_t now);
 adm_err_t adm_sql_order_refund(void *be, int64_t order_id, int64_t now, size_t *revoked);
 adm_err_t adm_sql_order_get(void *be, adm_read_t rd, int64_t user_id, int64_t order_id,
@@ -294,6 +299,8 @@ adm_err_t adm_sql_idem_get(void *be, const char *scope, const char *key, int64_t
                            adm_idem_t *out);
 adm_err_t adm_sql_event_key_add(void *be, int64_t event_id, uint32_t kid,
                                 const uint8_t seed[ADM_KEY_SEED_BYTES], int64_t now);
+adm_err_t adm_sql_event_key_add_first(void *be, int64_t event_id, uint32_t kid,
+                                      const uint8_t seed[ADM_KEY_SEED_BYTES], int64_t now);
 adm_err_t adm_sql_event_key_list(void *be, adm_read_t rd, int64_t event_id, adm_event_key_t **keys,
                                  size_t *n);
 adm_err_t adm_sql_event_key_retire(void *be, int64_t event_id, uint32_t kid, int64_t now);
@@ -345,7 +352,8 @@ adm_err_t adm_sql_setting_get(void *be, const char *key, char *out, size_t cap);
     .hold_get = adm_sql_hold_get, .hold_release = adm_sql_hold_release,                            \
     .reap_holds = adm_sql_reap_holds, .reap_other = adm_sql_reap_other,                            \
     .checkout = adm_sql_checkout, .order_pay = adm_sql_order_pay,                                  \
-    .order_cancel = adm_sql_order_cancel, .order_refund = adm_sql_order_refund,                    \
+    .order_extend = adm_sql_order_extend, .order_cancel = adm_sql_order_cancel,                    \
+    .order_refund = adm_sql_order_refund,                                                          \
     .order_get = adm_sql_order_get, .order_list = adm_sql_order_list,                              \
     .order_tickets = adm_sql_order_tickets, .ticket_get = adm_sql_ticket_get,                      \
     .ticket_set_token = adm_sql_ticket_set_token,                                                  \
@@ -355,7 +363,8 @@ adm_err_t adm_sql_setting_get(void *be, const char *key, char *out, size_t cap);
     .session_create = adm_sql_session_create, .session_lookup = adm_sql_session_lookup,            \
     .session_delete = adm_sql_session_delete, .idem_put = adm_sql_idem_put,                        \
     .idem_complete = adm_sql_idem_complete, .idem_get = adm_sql_idem_get,                          \
-    .event_key_add = adm_sql_event_key_add, .event_key_list = adm_sql_event_key_list,              \
+    .event_key_add = adm_sql_event_key_add, .event_key_add_first = adm_sql_event_key_add_first,    \
+    .event_key_list = adm_sql_event_key_list,                                                      \
     .event_key_retire = adm_sql_event_key_retire, .sales_by_type = adm_sql_sales_by_type,          \
     .checkin_list_create = adm_sql_checkin_list_create,                                            \
     .checkin_list_put = adm_sql_checkin_list_put, .checkin_list_list = adm_sql_checkin_list_list,  \

@@ -922,6 +922,25 @@ out:
     return result;
 }
 
+adm_err_t adm_store_order_extend(adm_store_t *st, int64_t order_id, int64_t expires_at,
+                                 int64_t now, adm_order_t *out)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+    adm_order_t scratch;
+
+    if (out != NULL)
+        memset(out, 0, sizeof *out);
+    if (st == NULL || order_id <= 0 || now <= 0 || expires_at <= now ||
+        expires_at - now > ADM_STORE_PAY_TTL_MAX)
+        goto out;
+    memset(&scratch, 0, sizeof scratch);
+    BACKEND(result, st, order_extend, order_id, expires_at, now, out != NULL ? out : &scratch);
+    if (result != ADM_OK && out != NULL)
+        memset(out, 0, sizeof *out);
+out:
+    return result;
+}
+
 adm_err_t adm_store_order_cancel(adm_store_t *st, int64_t user_id, int64_t order_id,
                                  int64_t now)
 {
@@ -1320,6 +1339,18 @@ adm_err_t adm_store_event_key_add(adm_store_t *st, int64_t event_id, uint32_t ki
     if (st == NULL || event_id <= 0 || kid == 0 || seed == NULL || now <= 0)
         goto out;
     BACKEND(result, st, event_key_add, event_id, kid, seed, now);
+out:
+    return result;
+}
+
+adm_err_t adm_store_event_key_add_first(adm_store_t *st, int64_t event_id, uint32_t kid,
+                                        const uint8_t seed[ADM_KEY_SEED_BYTES], int64_t now)
+{
+    adm_err_t result = ADM_ERR_INVALID_ARG;
+
+    if (st == NULL || event_id <= 0 || kid == 0 || seed == NULL || now <= 0)
+        goto out;
+    BACKEND(result, st, event_key_add_first, event_id, kid, seed, now);
 out:
     return result;
 }

@@ -120,7 +120,8 @@ adm_err_t adm_store_set_metrics(adm_store_t *st, adm_metrics_t *m);
 #define ADM_STORE_PRICE_MAX 1000000000   /* minor units; keeps revenue sums in int64 */
 #define ADM_STORE_HOLD_TTL_MAX 3600
 #define ADM_STORE_PAY_TTL_DEFAULT 900    /* seconds a pending order waits for payment */
-#define ADM_STORE_PAY_TTL_MAX 86400
+#define ADM_STORE_PAY_TTL_MAX (7 * 86400) /* 86400 until a pending order could be extended for
+                                          * a bank transfer (adm_store_order_extend) */
 #define ADM_STORE_ORDER_TICKETS_MAX (ADM_STORE_ORDER_ITEMS_MAX * ADM_STORE_QUANTITY_MAX)
 
 /* ---- read routing ------------------------------------------------------- */
@@ -468,6 +469,18 @@ adm_err_t adm_store_checkout(adm_store_t *st, int64_t user_id, const char *const
 adm_err_t adm_store_order_pay(adm_store_t *st, int64_t order_id, const char *provider,
                               const char *provider_ref, int64_t now, adm_order_t *out);
 
+/* Moves the payment deadline of pending order order_id to expires_at, for a
+ * payment that takes days (a bank transfer the customer was told to make):
+ * the seats stay held and the reaper leaves the order alone until then.
+ * Never shortens: an expires_at at or before the current deadline changes
+ * nothing (ADM_OK). expires_at is in (now, now + ADM_STORE_PAY_TTL_MAX].
+ * *out (may be NULL) gets the order as stored afterwards.
+ * ADM_ERR_NOT_FOUND, ADM_ERR_STATE (not pending), ADM_ERR_EXPIRED (the
+ * deadline has already passed: now >= expires_at; the reaper will release
+ * it, as adm_store_order_pay() would refuse it). */
+adm_err_t adm_store_order_extend(adm_store_t *st, int64_t order_id, int64_t expires_at,
+                                 int64_t now, adm_order_t *out);
+
 /* Cancels a pending order and releases its seats. user_id 0 = any owner
  * (organiser), else it must own the order (ADM_ERR_NOT_FOUND otherwise).
  * ADM_ERR_STATE unless pending (an expired-but-unreaped order is cancelled). */
@@ -649,6 +662,17 @@ typedef struct adm_event_key {
  * event has ADM_STORE_EVENT_KEYS_MAX keys). */
 adm_err_t adm_store_event_key_add(adm_store_t *st, int64_t event_id, uint32_t kid,
                                   const uint8_t seed[ADM_KEY_SEED_BYTES], int64_t now);
+
+/* As adm_store_event_key_add(), but only when event_id has no active
+ * (unretired) key: its first key, or the successor after every key was
+ * retired. The check and the insert are one transaction under the event's
+ * row lock, so of several processes racing to make an event's first key
+ * exactly one stores it. ADM_ERR_EXISTS when the event already has an
+ * active key (read the keys and use it) or kid is already stored for any
+ * event (the keys tell the two apart); ADM_ERR_NOT_FOUND, ADM_ERR_LIMIT as
+ * adm_store_event_key_add(). */
+adm_err_t adm_store_event_key_add_first(adm_store_t *st, int64_t event_id, uint32_t kid,
+                                        const uint8_t seed[ADM_KEY_SEED_BYTES], int64_t now);
 
 /* The keys of event_id, oldest first: a new array of *n; free it with
  * adm_store_event_keys_free(), which wipes the seeds. ADM_ERR_NOT_FOUND when

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "server/issuer.h"
+#include "server/payment.h"
 #include "sync/keyring.h"
 #include "sync/qr.h"
 #include "sync/token.h"
@@ -418,6 +419,77 @@ static void test_manual_flow(void)
 
     adm_keyring_free(kr);
     json_decref(o);
+    stop(w);
+}
+
+/* Choosing "manual" (bank transfer) moves the order's payment deadline from
+ * the checkout's 15 minutes to ADM_PAYMENT_MANUAL_TTL_DEFAULT from then: the
+ * reaper keeps its seats until an organiser confirms, or until that ends. */
+static void test_manual_deadline(void)
+{
+    struct world wb, *w = &wb;
+    json_t *o, *res;
+    adm_order_t got;
+    long status = 0;
+    char path[128];
+    int64_t now = 1767225600, id;
+
+    start(w);
+    adm_api_set_now(w->api, now);
+    o = order_for(w, w->cust, w->priced_type, 2);
+    id = num(o, "id");
+    CHECK_INT(num(o, "expires_at"), now + ADM_STORE_PAY_TTL_DEFAULT);
+    json_decref(o);
+
+    adm_api_advance(w->api, 100);
+    res = pay(w, w->cust, id, "manual", NULL, &status);
+    CHECK_INT(status, 200);
+    CHECK_STR(str(res, "state"), "pending");
+    CHECK_INT(num(res, "expires_at"), now + 100 + ADM_PAYMENT_MANUAL_TTL_DEFAULT);
+    CHECK_INT(num(res, "expires_at"), now + 100 + 3 * 86400);
+    json_decref(res);
+    /* asking again later does not move it back */
+    adm_api_advance(w->api, 50);
+    res = pay(w, w->cust, id, "manual", NULL, &status);
+    CHECK_INT(status, 200);
+    CHECK_INT(num(res, "expires_at"), now + 150 + ADM_PAYMENT_MANUAL_TTL_DEFAULT);
+    json_decref(res);
+
+    /* the reaper past the checkout deadline leaves it pending, seats held */
+    CHECK_ERR(adm_store_reap_holds(w->api->store, now + 1000, NULL), ADM_OK);
+    CHECK_ERR(adm_store_order_get(w->api->store, ADM_READ_HINT_PRIMARY, 0, id, &got), ADM_OK);
+    CHECK_INT(got.state, ADM_ORDER_PENDING);
+    CHECK_INT(held(w, w->priced_type), 2);
+
+    /* two days later the organiser confirms the transfer: tickets issued */
+    adm_api_set_now(w->api, now + 2 * 86400);
+    snprintf(path, sizeof path, "/v1/orders/%lld/confirm", (long long)id);
+    res = call(w, "POST", path, w->org, NULL, NULL, &status);
+    CHECK_INT(status, 200);
+    CHECK_STR(str(res, "state"), "paid");
+    CHECK_STR(str(res, "provider"), "manual");
+    CHECK_INT(json_array_size(json_object_get(res, "tickets")), 2);
+    json_decref(res);
+    CHECK_INT(sold(w, w->priced_type), 2);
+    CHECK_INT(held(w, w->priced_type), 0);
+
+    /* a transfer that never arrives is released when the window ends */
+    adm_api_set_now(w->api, now);
+    o = order_for(w, w->cust, w->priced_type, 1);
+    id = num(o, "id");
+    json_decref(o);
+    res = pay(w, w->cust, id, "manual", NULL, &status);
+    CHECK_INT(status, 200);
+    json_decref(res);
+    CHECK_ERR(adm_store_reap_holds(w->api->store, now + ADM_PAYMENT_MANUAL_TTL_DEFAULT - 1, NULL),
+              ADM_OK);
+    CHECK_INT(held(w, w->priced_type), 1);
+    CHECK_ERR(adm_store_reap_holds(w->api->store, now + ADM_PAYMENT_MANUAL_TTL_DEFAULT, NULL),
+              ADM_OK);
+    CHECK_INT(held(w, w->priced_type), 0);
+    adm_api_set_now(w->api, now + ADM_PAYMENT_MANUAL_TTL_DEFAULT);
+    snprintf(path, sizeof path, "/v1/orders/%lld/confirm", (long long)id);
+    EXPECT("POST", path, w->org, NULL, 409, "invalid_state");
     stop(w);
 }
 
@@ -1313,6 +1385,7 @@ int main(void)
 {
     ADM_RUN(test_free_flow);
     ADM_RUN(test_manual_flow);
+    ADM_RUN(test_manual_deadline);
     ADM_RUN(test_cancel);
     ADM_RUN(test_refund_and_revocations);
     ADM_RUN(test_revoke_ticket);

@@ -259,8 +259,8 @@ static void test_first_key_threads(void)
 }
 
 /* Two issuers, each on its own connection to one database file (as two
- * admitd processes): racing first use may store two keys, but afterwards
- * both sign with the same key and every stored key is published. */
+ * admitd processes): racing first use stores exactly one key (the store's
+ * add_first), every thread of either signs with it, and it is published. */
 static void test_first_key_two_processes(void)
 {
     enum { N = 8 };
@@ -285,13 +285,16 @@ static void test_first_key_two_processes(void)
     }
     for (i = 0; i < N; i++)
         pthread_join(th[i], NULL);
-    for (i = 0; i < N; i++)
+    for (i = 0; i < N; i++) {
         CHECK_ERR(r[i].rc, ADM_OK);
+        CHECK_INT(r[i].kid, r[0].kid);
+    }
     keys = key_count(&f, f.event_id);
-    CHECK(keys == 1 || keys == 2);
+    CHECK_INT(keys, 1);
     CHECK_ERR(adm_issuer_signing_kid(f.is, f.event_id, NOW, &k1), ADM_OK);
     CHECK_ERR(adm_issuer_signing_kid(is2, f.event_id, NOW, &k2), ADM_OK);
     CHECK_INT(k1, k2);
+    CHECK_INT(k1, r[0].kid);
     kr = public_keyring(&f, f.event_id);
     CHECK_INT(adm_keyring_count(kr), keys);
     for (i = 0; i < N; i++) {
@@ -312,6 +315,40 @@ static void test_first_key_two_processes(void)
     CHECK(k1 != k2);
     CHECK_ERR(adm_issuer_signing_kid(is2, f.event_id, NOW, &k2), ADM_OK);
     CHECK_INT(k1, k2);
+
+    /* a second event's first key, raced by N issuers on N stores: one key */
+    {
+        enum { M = 4 };
+        adm_store_t *sts[M] = {NULL};
+        adm_issuer_t *iss[M] = {NULL};
+        struct race rr[2 * M];
+        pthread_t tt[2 * M];
+        pthread_barrier_t go2;
+        int64_t ev2 = add_event(&f);
+        int k;
+
+        for (k = 0; k < M; k++) {
+            sts[k] = open_store();
+            CHECK_ERR(adm_issuer_new(sts[k], &iss[k]), ADM_OK);
+        }
+        pthread_barrier_init(&go2, NULL, 2 * M);
+        for (k = 0; k < 2 * M; k++) {
+            rr[k] = (struct race){.is = iss[k % M], .event_id = ev2, .go = &go2};
+            CHECK_INT(pthread_create(&tt[k], NULL, race_main, &rr[k]), 0);
+        }
+        for (k = 0; k < 2 * M; k++)
+            pthread_join(tt[k], NULL);
+        for (k = 0; k < 2 * M; k++) {
+            CHECK_ERR(rr[k].rc, ADM_OK);
+            CHECK_INT(rr[k].kid, rr[0].kid);
+        }
+        CHECK_INT(key_count(&f, ev2), 1);
+        pthread_barrier_destroy(&go2);
+        for (k = 0; k < M; k++) {
+            adm_issuer_free(iss[k]);
+            adm_store_close(sts[k]);
+        }
+    }
 
     pthread_barrier_destroy(&go);
     adm_issuer_free(is2);

@@ -83,6 +83,22 @@ static void test_registry(void)
     CHECK(adm_payments_at(p, 2) == NULL);
     CHECK(!free_p->organiser_confirms);
     CHECK(manual->organiser_confirms);
+    /* a bank transfer keeps its seats for days, a free order needs no wait */
+    CHECK_INT(free_p->pending_ttl_s, 0);
+    CHECK_INT(manual->pending_ttl_s, ADM_PAYMENT_MANUAL_TTL_DEFAULT);
+    CHECK_INT(ADM_PAYMENT_MANUAL_TTL_DEFAULT, 3 * 86400);
+    CHECK(ADM_PAYMENT_MANUAL_TTL_DEFAULT <= ADM_STORE_PAY_TTL_MAX);
+    CHECK_ERR(adm_payments_set_pending_ttl(p, "manual", 5 * 86400), ADM_OK);
+    CHECK_INT(manual->pending_ttl_s, 5 * 86400);
+    CHECK_ERR(adm_payments_set_pending_ttl(p, "manual", 0), ADM_OK);
+    CHECK_INT(manual->pending_ttl_s, 0);
+    CHECK_ERR(adm_payments_set_pending_ttl(p, "manual", ADM_STORE_PAY_TTL_MAX + 1),
+              ADM_ERR_INVALID_ARG);
+    CHECK_ERR(adm_payments_set_pending_ttl(p, "manual", -1), ADM_ERR_INVALID_ARG);
+    CHECK_INT(manual->pending_ttl_s, 0);
+    CHECK_ERR(adm_payments_set_pending_ttl(p, "card", 60), ADM_ERR_NOT_FOUND);
+    CHECK_ERR(adm_payments_set_pending_ttl(p, NULL, 60), ADM_ERR_INVALID_ARG);
+    CHECK_ERR(adm_payments_set_pending_ttl(NULL, "manual", 60), ADM_ERR_INVALID_ARG);
     CHECK(adm_payments_find(p, "card") == NULL);
     CHECK(adm_payments_find(p, "FREE") == NULL);
     CHECK(adm_payments_find(p, NULL) == NULL);
@@ -194,6 +210,17 @@ static void test_register(void)
     }
     {
         adm_payment_provider_t b = {.name = "nostart", .confirm = gw_confirm, .refund = gw_refund};
+        CHECK_ERR(adm_payments_register(p, &b), ADM_ERR_INVALID_ARG);
+    }
+    {
+        /* a pending window the store cannot keep an order for */
+        adm_payment_provider_t b = {.name = "slow",
+                                    .pending_ttl_s = ADM_STORE_PAY_TTL_MAX + 1,
+                                    .start = gw_start,
+                                    .confirm = gw_confirm,
+                                    .refund = gw_refund};
+        CHECK_ERR(adm_payments_register(p, &b), ADM_ERR_INVALID_ARG);
+        b.pending_ttl_s = -1;
         CHECK_ERR(adm_payments_register(p, &b), ADM_ERR_INVALID_ARG);
     }
     /* the registry is bounded */

@@ -1176,6 +1176,92 @@ static void test_reaper(void)
     CHECK_ERR(adm_store_reap(st, t + 20, NULL), ADM_OK);
 }
 
+/* A pending order's deadline moves later (a bank transfer), never earlier;
+ * the reaper keeps to the new deadline. Runs in 2001 like test_reaper. */
+static void test_order_extend(void)
+{
+    int64_t event = mk_event(), type = mk_type(event, 10), user = mk_user("extend");
+    const int64_t t = TP + 5000;
+    const int64_t later = t + 3 * 86400;
+    adm_hold_t h;
+    adm_order_t o, o2, got;
+    const char *ids[1];
+    char ref[64];
+
+    CHECK_ERR(adm_store_hold_create(st, user, type, 2, 600, t, &h), ADM_OK);
+    ids[0] = h.id;
+    CHECK_ERR(adm_store_checkout(st, user, ids, 1, 0, t, &o), ADM_OK);
+    CHECK_INT(o.expires_at, t + ADM_STORE_PAY_TTL_DEFAULT);
+    CHECK_ERR(adm_store_order_extend(st, o.id, later, t + 10, &got), ADM_OK);
+    CHECK_INT(got.id, o.id);
+    CHECK_INT(got.state, ADM_ORDER_PENDING);
+    CHECK_INT(got.expires_at, later);
+    CHECK_INT(got.updated, t + 10);
+    CHECK_INT(got.n_items, 1);
+    /* never shortens: an earlier or equal deadline changes nothing */
+    CHECK_ERR(adm_store_order_extend(st, o.id, t + 86400, t + 20, &got), ADM_OK);
+    CHECK_INT(got.expires_at, later);
+    CHECK_INT(got.updated, t + 10);
+    CHECK_ERR(adm_store_order_extend(st, o.id, later, t + 20, NULL), ADM_OK);
+    CHECK_ERR(adm_store_order_get(st, ADM_READ_HINT_PRIMARY, user, o.id, &got), ADM_OK);
+    CHECK_INT(got.expires_at, later);
+    CHECK_INT(got.updated, t + 10);
+    /* bounds: after now, within ADM_STORE_PAY_TTL_MAX */
+    CHECK_ERR(adm_store_order_extend(st, o.id, t + 20, t + 20, &got), ADM_ERR_INVALID_ARG);
+    CHECK_INT(got.id, 0);
+    CHECK_ERR(adm_store_order_extend(st, o.id, t + 20 + ADM_STORE_PAY_TTL_MAX + 1, t + 20, NULL),
+              ADM_ERR_INVALID_ARG);
+    CHECK_ERR(adm_store_order_extend(st, o.id, t + 20 + ADM_STORE_PAY_TTL_MAX, t + 20, NULL),
+              ADM_OK);
+    CHECK_ERR(adm_store_order_extend(st, MISSING(o.id), later, t + 20, NULL), ADM_ERR_NOT_FOUND);
+    CHECK_ERR(adm_store_order_extend(st, 0, later, t + 20, NULL), ADM_ERR_INVALID_ARG);
+
+    /* the reaper past the checkout deadline leaves it pending, seats held */
+    CHECK_ERR(adm_store_reap_holds(st, t + 1000, NULL), ADM_OK);
+    CHECK_ERR(adm_store_order_get(st, ADM_READ_HINT_PRIMARY, user, o.id, &got), ADM_OK);
+    CHECK_INT(got.state, ADM_ORDER_PENDING);
+    CHECK_INT(avail(type).held, 2);
+    /* and it can be paid then; a paid order is not extended */
+    make_ref(ref, sizeof ref);
+    CHECK_ERR(adm_store_order_pay(st, o.id, "manual", ref, t + 2 * 86400, NULL), ADM_OK);
+    CHECK_INT(avail(type).sold, 2);
+    CHECK_INT(avail(type).held, 0);
+    CHECK_ERR(adm_store_order_extend(st, o.id, t + 4 * 86400, t + 2 * 86400, &got), ADM_ERR_STATE);
+    CHECK_INT(got.id, 0);
+
+    /* past its deadline it is not extended (pay would refuse it too), and the
+     * reaper expires it */
+    CHECK_ERR(adm_store_hold_create(st, user, type, 1, 600, t, &h), ADM_OK);
+    ids[0] = h.id;
+    CHECK_ERR(adm_store_checkout(st, user, ids, 1, 10, t, &o2), ADM_OK);
+    CHECK_ERR(adm_store_order_extend(st, o2.id, later, t + 10, NULL), ADM_ERR_EXPIRED);
+    CHECK_ERR(adm_store_order_get(st, ADM_READ_HINT_PRIMARY, user, o2.id, &got), ADM_OK);
+    CHECK_INT(got.expires_at, t + 10);
+    CHECK_ERR(adm_store_reap_holds(st, t + 11, NULL), ADM_OK);
+    CHECK_ERR(adm_store_order_get(st, ADM_READ_HINT_PRIMARY, user, o2.id, &got), ADM_OK);
+    CHECK_INT(got.state, ADM_ORDER_EXPIRED);
+    CHECK_ERR(adm_store_order_extend(st, o2.id, later, t + 11, NULL), ADM_ERR_STATE);
+    /* a cancelled order is not extended */
+    CHECK_ERR(adm_store_hold_create(st, user, type, 1, 600, t, &h), ADM_OK);
+    ids[0] = h.id;
+    CHECK_ERR(adm_store_checkout(st, user, ids, 1, 0, t, &o2), ADM_OK);
+    CHECK_ERR(adm_store_order_cancel(st, user, o2.id, t + 1), ADM_OK);
+    CHECK_ERR(adm_store_order_extend(st, o2.id, later, t + 1, NULL), ADM_ERR_STATE);
+    CHECK_INT(avail(type).held, 0);
+
+    /* an extended order expires at its new deadline */
+    CHECK_ERR(adm_store_hold_create(st, user, type, 3, 600, t, &h), ADM_OK);
+    ids[0] = h.id;
+    CHECK_ERR(adm_store_checkout(st, user, ids, 1, 0, t, &o2), ADM_OK);
+    CHECK_ERR(adm_store_order_extend(st, o2.id, t + 5000, t + 1, NULL), ADM_OK);
+    CHECK_ERR(adm_store_reap_holds(st, t + 4999, NULL), ADM_OK);
+    CHECK_INT(avail(type).held, 3);
+    CHECK_ERR(adm_store_reap_holds(st, t + 5000, NULL), ADM_OK);
+    CHECK_INT(avail(type).held, 0);
+    CHECK_ERR(adm_store_order_get(st, ADM_READ_HINT_PRIMARY, user, o2.id, &got), ADM_OK);
+    CHECK_INT(got.state, ADM_ORDER_EXPIRED);
+}
+
 /* ---- cancel, refund, revocation ---- */
 
 static void test_cancel(void)
@@ -1563,6 +1649,118 @@ static void test_event_keys(void)
     CHECK(keys == NULL && n == 0);
     sodium_memzero(seed1, sizeof seed1);
     sodium_memzero(seed2, sizeof seed2);
+}
+
+/* A random key id (non-zero) not in taken[0..n). */
+static uint32_t fresh_kid(const uint32_t *taken, size_t n)
+{
+    uint32_t kid;
+    size_t i;
+
+    for (;;) {
+        kid = randombytes_random();
+        for (i = 0; i < n && taken[i] != kid; i++)
+            ;
+        if (kid != 0 && i == n)
+            return kid;
+    }
+}
+
+struct first_key_race {
+    adm_store_t *s;
+    int64_t event;
+    uint32_t kid;
+    adm_err_t rc;
+    pthread_barrier_t *go;
+};
+
+static void *first_key_main(void *arg)
+{
+    struct first_key_race *r = arg;
+    uint8_t seed[ADM_KEY_SEED_BYTES];
+
+    randombytes_buf(seed, sizeof seed);
+    pthread_barrier_wait(r->go);
+    r->rc = adm_store_event_key_add_first(r->s, r->event, r->kid, seed, T0);
+    sodium_memzero(seed, sizeof seed);
+    return NULL;
+}
+
+/* event_key_add_first stores a key only while the event has no active one,
+ * also when many connections (two stores: as two admitd processes) race. */
+static void test_event_key_add_first(void)
+{
+    enum { N = 8 };
+    int64_t event = mk_event(), other = mk_event(), racy = mk_event();
+    uint8_t seed[ADM_KEY_SEED_BYTES];
+    uint32_t kids[N + 4];
+    struct first_key_race r[N];
+    pthread_t th[N];
+    pthread_barrier_t go;
+    adm_event_key_t *keys = NULL;
+    adm_store_t *st2 = NULL;
+    size_t n = 0, i, won = 0;
+
+    randombytes_buf(seed, sizeof seed);
+    for (i = 0; i < N + 4; i++)
+        kids[i] = fresh_kid(kids, i);
+    CHECK_ERR(adm_store_event_key_add_first(st, event, kids[0], seed, T0), ADM_OK);
+    CHECK_ERR(adm_store_event_key_add_first(st, event, kids[1], seed, T0 + 1), ADM_ERR_EXISTS);
+    /* a kid another event holds is refused as by event_key_add */
+    CHECK_ERR(adm_store_event_key_add_first(st, other, kids[0], seed, T0), ADM_ERR_EXISTS);
+    CHECK_ERR(adm_store_event_key_add_first(st, MISSING(event), kids[1], seed, T0),
+              ADM_ERR_NOT_FOUND);
+    CHECK_ERR(adm_store_event_key_add_first(st, event, 0, seed, T0), ADM_ERR_INVALID_ARG);
+    CHECK_ERR(adm_store_event_key_add_first(st, event, kids[1], NULL, T0), ADM_ERR_INVALID_ARG);
+    CHECK_ERR(adm_store_event_key_list(st, ADM_READ_HINT_PRIMARY, event, &keys, &n), ADM_OK);
+    CHECK_INT(n, 1);
+    if (n == 1) {
+        CHECK_INT(keys[0].kid, kids[0]);
+        CHECK_MEM(keys[0].seed, seed, sizeof seed);
+        CHECK_INT(keys[0].created, T0);
+    }
+    adm_store_event_keys_free(keys, n);
+    /* rotation (plain add) still adds; once every key is retired the next
+     * add_first is the successor, and only one */
+    CHECK_ERR(adm_store_event_key_add(st, event, kids[1], seed, T0 + 2), ADM_OK);
+    CHECK_ERR(adm_store_event_key_retire(st, event, kids[0], T0 + 3), ADM_OK);
+    CHECK_ERR(adm_store_event_key_add_first(st, event, kids[2], seed, T0 + 3), ADM_ERR_EXISTS);
+    CHECK_ERR(adm_store_event_key_retire(st, event, kids[1], T0 + 3), ADM_OK);
+    CHECK_ERR(adm_store_event_key_add_first(st, event, kids[2], seed, T0 + 4), ADM_OK);
+    CHECK_ERR(adm_store_event_key_add_first(st, event, kids[3], seed, T0 + 5), ADM_ERR_EXISTS);
+    CHECK_ERR(adm_store_event_key_list(st, ADM_READ_HINT_PRIMARY, event, &keys, &n), ADM_OK);
+    CHECK_INT(n, 3);
+    adm_store_event_keys_free(keys, n);
+
+    /* N threads on two stores race for one event's first key: exactly one wins */
+    CHECK_ERR(open_store(&st2), ADM_OK);
+    if (st2 == NULL)
+        goto out;
+    pthread_barrier_init(&go, NULL, N);
+    for (i = 0; i < N; i++) {
+        r[i] = (struct first_key_race){
+            .s = i % 2 ? st2 : st, .event = racy, .kid = kids[4 + i], .go = &go};
+        CHECK_INT(pthread_create(&th[i], NULL, first_key_main, &r[i]), 0);
+    }
+    for (i = 0; i < N; i++)
+        pthread_join(th[i], NULL);
+    pthread_barrier_destroy(&go);
+    for (i = 0; i < N; i++) {
+        if (r[i].rc == ADM_OK)
+            won++;
+        else
+            CHECK_ERR(r[i].rc, ADM_ERR_EXISTS);
+    }
+    CHECK_INT(won, 1);
+    CHECK_ERR(adm_store_event_key_list(st, ADM_READ_HINT_PRIMARY, racy, &keys, &n), ADM_OK);
+    CHECK_INT(n, 1);
+    for (i = 0; i < N && n == 1; i++)
+        if (r[i].rc == ADM_OK)
+            CHECK_INT(keys[0].kid, r[i].kid);
+    adm_store_event_keys_free(keys, n);
+out:
+    adm_store_close(st2);
+    sodium_memzero(seed, sizeof seed);
 }
 
 /* ---- sync: check-in lists, devices, scans, mirror, settings ---- */
@@ -2969,6 +3167,7 @@ int main(void)
     ADM_RUN(test_sold_out);
     ADM_RUN(test_hold_expiry_lazy);
     ADM_RUN(test_reaper);
+    ADM_RUN(test_order_extend);
     ADM_RUN(test_cancel);
     ADM_RUN(test_refund_and_revocations);
     ADM_RUN(test_users);
@@ -2976,6 +3175,7 @@ int main(void)
     ADM_RUN(test_idempotency);
     ADM_RUN(test_idempotency_first_writer_wins);
     ADM_RUN(test_event_keys);
+    ADM_RUN(test_event_key_add_first);
     ADM_RUN(test_checkin_lists);
     ADM_RUN(test_enrollment_devices);
     ADM_RUN(test_checkins_idempotent);
