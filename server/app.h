@@ -246,7 +246,8 @@ bool adm_auth_device(adm_http_req_t *req, adm_app_t *app, adm_device_t *out);
  * through adm_idem_reply_*: any other reply leaves the key "in progress"
  * until ADM_STORE_IDEM_TTL_S passes.
  *
- * who NULL (anonymous) scopes the key by client IP ("ip:<addr>"), else by
+ * who NULL (anonymous) scopes the key by client IP ("ip:<addr>", see
+ * adm_http_client_ip() for trusted proxies), else by
  * user ("u:<id>"). The fingerprint is adm_idem_fingerprint() of the request.
  * Replays carry the stored status and body byte for byte, plus the header
  * "Idempotent-Replayed: true". A malformed key (1..ADM_STORE_IDEM_KEY_MAX

@@ -4,6 +4,8 @@
  * Not for validating what a store or peer will accept at run time. */
 #include "server/config.h"
 
+#include <arpa/inet.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -87,6 +89,10 @@ static const struct setting settings[] = {
         "edge mode: pin upstream's public key, sha256//<base64>"),
     STR("server", "public_url", "--public-url", "URL", public_url,
         "base URL devices use to reach this server (enrollment QR codes)"),
+    STR("server", "trusted_proxies", "--trusted-proxies", "ADDR[,ADDR...]", trusted_proxies,
+        "reverse proxies (IP addresses) whose X-Forwarded-For names the client"),
+    INT("accounts", "session_ttl_s", "--session-ttl", "SECONDS", session_ttl_s, 300, 31536000,
+        "how long a login session lasts"),
     ENUM("store", "backend", "--store", "sqlite|mysql", backend, backend_names,
          "inventory store backend"),
     INT("store", "pool_size", "--pool-size", "N", pool_size, 0, 1024,
@@ -102,6 +108,9 @@ static const struct setting settings[] = {
         "a replica lagging more than this stops serving reads"),
     INT("booking", "hold_ttl_s", "--hold-ttl", "SECONDS", hold_ttl_s, 10, 3600,
         "how long a hold reserves tickets before it expires"),
+    INT("booking", "manual_payment_window_s", "--manual-payment-window", "SECONDS",
+        manual_payment_window_s, 900, 604800,
+        "how long an order paid by bank transfer (provider manual) waits for confirmation"),
     INT("booking", "reaper_interval_s", "--reaper-interval", "SECONDS", reaper_interval_s, 1, 3600,
         "how often expired holds are released"),
     ENUM("log", "format", "--log-format", "logfmt|json", log_format, format_names,
@@ -113,8 +122,8 @@ static const struct setting settings[] = {
 };
 #define N_SETTINGS (sizeof settings / sizeof settings[0])
 
-static const char *const sections[] = {"server",  "store", "sqlite", "mysql",
-                                       "booking", "log"};
+static const char *const sections[] = {"server", "store",   "sqlite", "mysql",
+                                       "accounts", "booking", "log"};
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 
 struct loader {
@@ -167,6 +176,8 @@ void adm_config_defaults(adm_config_t *cfg)
     snprintf(cfg->sqlite_path, sizeof cfg->sqlite_path, "admit.db");
     cfg->replica_max_lag_s = 5;
     cfg->hold_ttl_s = 600;
+    cfg->manual_payment_window_s = 3 * 24 * 3600;
+    cfg->session_ttl_s = 30 * 24 * 3600;
     cfg->reaper_interval_s = 5;
     cfg->log_format = ADM_LOG_LOGFMT;
     cfg->log_level = ADM_LOG_INFO;
@@ -661,6 +672,33 @@ out:
 /* ---------------------------------------------------------------------- */
 /* Loading */
 
+/* A comma-separated list of 0..ADM_HTTP_MAX_PROXIES IPv4/IPv6 addresses. */
+static bool proxies_ok(const char *s)
+{
+    unsigned char addr[sizeof(struct in6_addr)];
+    char one[INET6_ADDRSTRLEN];
+    int n = 0;
+
+    while (*s != '\0') {
+        const char *comma = strchr(s, ',');
+        size_t len = comma ? (size_t)(comma - s) : strlen(s);
+        while (len > 0 && *s == ' ')
+            s++, len--;
+        while (len > 0 && s[len - 1] == ' ')
+            len--;
+        if (len == 0 || len >= sizeof one || ++n > ADM_HTTP_MAX_PROXIES)
+            return false;
+        memcpy(one, s, len);
+        one[len] = '\0';
+        if (inet_pton(AF_INET, one, addr) != 1 && inet_pton(AF_INET6, one, addr) != 1)
+            return false;
+        if (comma == NULL)
+            break;
+        s = comma + 1;
+    }
+    return true;
+}
+
 static adm_err_t validate(struct loader *ld)
 {
     adm_err_t result = ADM_OK;
@@ -678,6 +716,10 @@ static adm_err_t validate(struct loader *ld)
     else if (cfg->mode == ADM_MODE_EDGE && cfg->upstream[0] == '\0')
         result = fail(ld, "server.mode is edge but server.upstream is empty (set --upstream, "
                           "ADMIT_SERVER_UPSTREAM or [server] upstream)");
+    else if (!proxies_ok(cfg->trusted_proxies))
+        result = fail(ld, "server.trusted_proxies must be IP addresses separated by commas "
+                          "(at most %d), not \"%s\"",
+                      ADM_HTTP_MAX_PROXIES, cfg->trusted_proxies);
     else if (cfg->mode == ADM_MODE_EDGE && cfg->backend != ADM_STORE_SQLITE)
         result = fail(ld, "server.mode is edge but store.backend is not sqlite (an edge relay "
                           "keeps its venue's data in embedded SQLite)");
@@ -923,4 +965,5 @@ void adm_config_to_http(const adm_config_t *cfg, adm_http_server_config_t *out)
     out->max_body_bytes = (size_t)cfg->max_body_bytes;
     out->shutdown_timeout_ms = (unsigned)cfg->shutdown_timeout_s * 1000u;
     out->access_log = cfg->access_log;
+    out->trusted_proxies = cfg->trusted_proxies;
 }

@@ -53,6 +53,8 @@ typedef struct adm_config {
     char upstream_pin[ADM_CONFIG_URL_MAX];   /* edge: "sha256//<base64>" pin; "" = none */
     char public_url[ADM_CONFIG_URL_MAX];     /* base URL devices reach this server at;
                                               * "" = http://<listen>:<port> */
+    char trusted_proxies[ADM_CONFIG_URL_MAX]; /* comma-separated reverse proxy addresses
+                                               * whose X-Forwarded-For is believed */
     /* [store] */
     adm_store_backend_t backend;
     int pool_size; /* 0 = the backend's default */
@@ -63,8 +65,11 @@ typedef struct adm_config {
     char mysql_replicas[ADM_STORE_MAX_REPLICAS][ADM_CONFIG_URL_MAX];
     size_t n_replicas;
     int replica_max_lag_s;
+    /* [accounts] */
+    int session_ttl_s; /* lifetime of a login session */
     /* [booking] */
     int hold_ttl_s;
+    int manual_payment_window_s; /* how long a bank-transfer order waits for confirmation */
     int reaper_interval_s;
     /* [log] */
     adm_log_format_t log_format;

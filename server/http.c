@@ -500,6 +500,9 @@ struct adm_http_server {
 
     size_t n_routes;
     struct route routes[ADM_HTTP_MAX_ROUTES];
+
+    size_t n_proxies; /* trusted reverse proxies, IPv4 as v4-mapped IPv6 */
+    struct in6_addr proxies[ADM_HTTP_MAX_PROXIES];
 };
 
 static uint64_t now_ns(void)
@@ -873,23 +876,87 @@ const char *adm_http_header(const adm_http_req_t *req, const char *name)
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
+/* Parses an IPv4 or IPv6 address (n bytes of s) into *out, IPv4 as
+ * v4-mapped IPv6. */
+static bool parse_ip(const char *s, size_t n, struct in6_addr *out)
+{
+    char buf[INET6_ADDRSTRLEN];
+    struct in_addr v4;
+
+    while (n > 0 && (*s == ' ' || *s == '\t'))
+        s++, n--;
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    if (n == 0 || n >= sizeof buf)
+        return false;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    if (inet_pton(AF_INET6, buf, out) == 1)
+        return true;
+    if (inet_pton(AF_INET, buf, &v4) != 1)
+        return false;
+    memset(out, 0, sizeof *out);
+    out->s6_addr[10] = out->s6_addr[11] = 0xff;
+    memcpy(&out->s6_addr[12], &v4, 4);
+    return true;
+}
+
+static bool is_proxy(const adm_http_server_t *srv, const struct in6_addr *a)
+{
+    for (size_t i = 0; i < srv->n_proxies; i++)
+        if (memcmp(&srv->proxies[i], a, sizeof *a) == 0)
+            return true;
+    return false;
+}
+
+static void ip_text(const struct in6_addr *a, char out[INET6_ADDRSTRLEN])
+{
+    if (IN6_IS_ADDR_V4MAPPED(a))
+        inet_ntop(AF_INET, &a->s6_addr[12], out, INET6_ADDRSTRLEN);
+    else
+        inet_ntop(AF_INET6, a, out, INET6_ADDRSTRLEN);
+}
+
 const char *adm_http_client_ip(adm_http_req_t *req)
 {
     const union MHD_ConnectionInfo *ci;
     char tmp[INET6_ADDRSTRLEN] = "-";
+    struct in6_addr peer, hop;
+    bool have_peer = false;
+    const char *xff, *end;
 
     if (req->ip != NULL)
         return req->ip;
     ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     if (ci != NULL && ci->client_addr != NULL) {
         const struct sockaddr *sa = ci->client_addr;
-        if (sa->sa_family == AF_INET)
-            inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, tmp,
-                      sizeof tmp);
-        else if (sa->sa_family == AF_INET6)
-            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, tmp,
-                      sizeof tmp);
+        have_peer = true;
+        if (sa->sa_family == AF_INET) {
+            memset(&peer, 0, sizeof peer);
+            peer.s6_addr[10] = peer.s6_addr[11] = 0xff;
+            memcpy(&peer.s6_addr[12], &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+                   4);
+        } else if (sa->sa_family == AF_INET6) {
+            peer = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+        } else {
+            have_peer = false;
+        }
     }
+    /* behind trusted proxies: walk X-Forwarded-For from the right */
+    xff = have_peer && is_proxy(req->srv, &peer) ? adm_http_header(req, "X-Forwarded-For") : NULL;
+    for (end = xff ? xff + strlen(xff) : NULL; end != NULL;) {
+        const char *start = end;
+        while (start > xff && start[-1] != ',')
+            start--;
+        if (!parse_ip(start, (size_t)(end - start), &hop))
+            break; /* not an address: keep the last trusted hop */
+        peer = hop;
+        if (!is_proxy(req->srv, &hop))
+            break;
+        end = start > xff ? start - 1 : NULL;
+    }
+    if (have_peer)
+        ip_text(&peer, tmp);
     req->ip = adm_arena_strdup(&req->arena, tmp);
     return req->ip ? req->ip : "-";
 }
@@ -1927,6 +1994,17 @@ adm_err_t adm_http_server_new(const adm_http_server_config_t *cfg, adm_http_serv
         goto out;
     }
     srv->cfg = *cfg;
+    srv->cfg.trusted_proxies = NULL; /* parsed below; the text is not kept */
+    for (const char *p = cfg->trusted_proxies; p != NULL && *p != '\0';) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        if (srv->n_proxies == ADM_HTTP_MAX_PROXIES ||
+            !parse_ip(p, n, &srv->proxies[srv->n_proxies++])) {
+            result = ADM_ERR_INVALID_ARG;
+            goto out;
+        }
+        p = comma ? comma + 1 : p + n;
+    }
     snprintf(srv->listen_addr, sizeof srv->listen_addr, "%s",
              cfg->listen_addr ? cfg->listen_addr : "127.0.0.1");
     srv->cfg.listen_addr = srv->listen_addr;

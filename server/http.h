@@ -24,6 +24,7 @@
 #define ADM_HTTP_DEFAULT_BODY_MAX (1u << 20)  /* request body limit, bytes */
 #define ADM_HTTP_DEFAULT_ARENA_MAX (1u << 20) /* per-request arena limit, bytes */
 #define ADM_HTTP_LOG_LINE_MAX 2048            /* one log line, bytes; longer lines are cut */
+#define ADM_HTTP_MAX_PROXIES 16               /* trusted reverse proxies */
 
 /* ------------------------------------------------------------------ */
 /* Logging: one line per event on a file descriptor (stderr by default), each
@@ -119,7 +120,11 @@ bool adm_http_query_int(adm_http_req_t *req, const char *name, long long def, lo
 /* Value of request header name (case-insensitive), NULL when absent. */
 const char *adm_http_header(const adm_http_req_t *req, const char *name);
 
-/* Client address as text ("127.0.0.1", "::1"), "-" when unknown. */
+/* Client address as text ("127.0.0.1", "::1"), "-" when unknown. When the
+ * peer is a trusted proxy (adm_http_server_config_t.trusted_proxies), the
+ * client is the rightmost X-Forwarded-For entry that is not a trusted proxy
+ * (entries left of it could be forged by the client); an entry that is not
+ * an IP address stops the walk and the last trusted hop is used. */
 const char *adm_http_client_ip(adm_http_req_t *req);
 
 /* The request body (NUL-terminated for convenience; *len excludes the
@@ -224,6 +229,9 @@ typedef struct adm_http_server_config {
     unsigned shutdown_timeout_ms;  /* adm_http_server_stop() waits this long for requests */
     bool access_log;               /* one log line per request (at info level) */
     adm_metrics_t *metrics;        /* borrowed; NULL = the server makes its own */
+    const char *trusted_proxies;   /* comma-separated IPv4/IPv6 addresses of reverse proxies
+                                    * whose X-Forwarded-For is believed (copied); NULL or ""
+                                    * = none, at most ADM_HTTP_MAX_PROXIES */
 } adm_http_server_config_t;
 
 /* Fills cfg with defaults: 127.0.0.1:8080, 2 threads, 1024 connections,
@@ -233,7 +241,9 @@ void adm_http_server_config_init(adm_http_server_config_t *cfg);
 /* Creates a stopped server in *out; free with adm_http_server_free().
  * Registers admit_http_requests_total and
  * admit_http_request_duration_seconds in the metrics registry.
- * ADM_ERR_INVALID_ARG for a zero thread count or limit, ADM_ERR_NOMEM. */
+ * ADM_ERR_INVALID_ARG for a zero thread count or limit, or a trusted proxy
+ * that is not an IP address (or more than ADM_HTTP_MAX_PROXIES),
+ * ADM_ERR_NOMEM. */
 adm_err_t adm_http_server_new(const adm_http_server_config_t *cfg, adm_http_server_t **out);
 
 /* Registers handler for method ("GET", "POST", ...) on pattern, a path

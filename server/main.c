@@ -110,6 +110,8 @@ int main(int argc, char **argv)
     rc = adm_issuer_new(store, &issuer);
     if (rc == ADM_OK)
         rc = adm_payments_new(&payments);
+    if (rc == ADM_OK) /* bank transfers wait this long for an organiser's confirmation */
+        rc = adm_payments_set_pending_ttl(payments, "manual", cfg->manual_payment_window_s);
     if (rc != ADM_OK) {
         fprintf(stderr, "admitd: cannot set up ticket issuing and payments: %s\n",
                 adm_strerror(rc));
@@ -119,8 +121,12 @@ int main(int argc, char **argv)
     rc = adm_metrics_new(&metrics);
     if (rc == ADM_OK)
         rc = adm_store_set_metrics(store, metrics);
-    app = (adm_app_t){
-        .store = store, .cfg = cfg, .issuer = issuer, .payments = payments, .metrics = metrics};
+    app = (adm_app_t){.store = store,
+                      .cfg = cfg,
+                      .issuer = issuer,
+                      .payments = payments,
+                      .metrics = metrics,
+                      .session_ttl_s = cfg->session_ttl_s};
     if (rc == ADM_OK) {
         adm_config_to_http(cfg, &http_cfg);
         http_cfg.metrics = metrics;

@@ -366,6 +366,21 @@ static void test_env_and_flag_errors(void)
     CHECK_STR(cfg.upstream_ca, "/etc/ca.pem");
     CHECK_STR(cfg.upstream_pin, "sha256//AAAA");
     CHECK_STR(cfg.public_url, "http://10.0.0.2:8080");
+    /* reverse proxies and the session lifetime */
+    CHECK_ERR(load(noenv, "--trusted-proxies", "10.0.0.1, ::1", "--session-ttl", "3600", END),
+              ADM_OK);
+    CHECK_STR(cfg.trusted_proxies, "10.0.0.1, ::1");
+    CHECK_INT(cfg.session_ttl_s, 3600);
+    CHECK_INT(cfg.manual_payment_window_s, 3 * 24 * 3600);
+    CHECK_ERR(load(noenv, "--manual-payment-window", "86400", END), ADM_OK);
+    CHECK_INT(cfg.manual_payment_window_s, 86400);
+    CHECK_CONFIG_ERR(load(noenv, "--manual-payment-window", "60", END),
+                     "--manual-payment-window");
+    CHECK_CONFIG_ERR(load(noenv, "--trusted-proxies", "10.0.0.1,proxy.example", END),
+                     "server.trusted_proxies must be IP addresses");
+    CHECK_CONFIG_ERR(load(noenv, "--trusted-proxies", "10.0.0.1,,10.0.0.2", END),
+                     "server.trusted_proxies must be IP addresses");
+    CHECK_CONFIG_ERR(load(noenv, "--session-ttl", "10", END), "--session-ttl");
     CHECK_CONFIG_ERR(load(noenv, "--listen", "", END), "server.listen is empty");
     CHECK_CONFIG_ERR(load(noenv, "--sqlite", "", END), "sqlite.path is empty");
 }

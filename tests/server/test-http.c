@@ -24,6 +24,7 @@ static adm_http_server_t *srv;
 static uint16_t port;
 static atomic_bool ready_flag;
 static const char *extra_header; /* one more request header line, or NULL */
+static const char *start_proxies; /* trusted proxies of servers start_server() makes */
 
 /* ---------------------------------------------------------------------- */
 /* client */
@@ -422,6 +423,7 @@ static adm_http_server_t *start_server(unsigned threads, bool access_log)
     cfg.threads = threads;
     cfg.max_body_bytes = BODY_LIMIT;
     cfg.access_log = access_log;
+    cfg.trusted_proxies = start_proxies;
     CHECK_ERR(adm_http_server_new(&cfg, &s), ADM_OK);
     if (s == NULL)
         abort();
@@ -1064,6 +1066,56 @@ static void *slow_client(void *arg)
     return NULL;
 }
 
+/* The client address behind trusted reverse proxies (X-Forwarded-For). */
+static const char *ip_seen(const char *xff, char *out, size_t cap)
+{
+    struct resp r = {0};
+    char line[256];
+    json_t *j;
+
+    snprintf(line, sizeof line, "X-Forwarded-For: %s", xff);
+    extra_header = xff != NULL ? line : NULL;
+    request("GET", "/v1/headers", NULL, NULL, 0, &r);
+    extra_header = NULL;
+    j = r.body ? json_loads(r.body, 0, NULL) : NULL;
+    snprintf(out, cap, "%s", j ? json_string_value(json_object_get(j, "ip")) : "?");
+    json_decref(j);
+    resp_reset(&r);
+    return out;
+}
+
+static void test_trusted_proxies(void)
+{
+    adm_http_server_config_t cfg;
+    adm_http_server_t *s = NULL, *bad = NULL;
+    uint16_t saved = port;
+    char ip[64];
+
+    /* not a trusted proxy: the header is ignored */
+    CHECK_STR(ip_seen("203.0.113.9", ip, sizeof ip), "127.0.0.1");
+    start_proxies = "10.9.9.9, 127.0.0.1 ,::1";
+    s = start_server(2, false);
+    start_proxies = NULL;
+    port = adm_http_server_port(s);
+    CHECK_STR(ip_seen(NULL, ip, sizeof ip), "127.0.0.1");
+    CHECK_STR(ip_seen("203.0.113.9", ip, sizeof ip), "203.0.113.9");
+    /* the rightmost hop that is not a trusted proxy; the left part can be forged */
+    CHECK_STR(ip_seen("1.2.3.4, 198.51.100.7, 10.9.9.9", ip, sizeof ip), "198.51.100.7");
+    CHECK_STR(ip_seen("2001:db8::5", ip, sizeof ip), "2001:db8::5");
+    /* garbage stops the walk at the last trusted hop */
+    CHECK_STR(ip_seen("198.51.100.7, not-an-ip", ip, sizeof ip), "127.0.0.1");
+    CHECK_STR(ip_seen("198.51.100.7, not-an-ip, 10.9.9.9", ip, sizeof ip), "10.9.9.9");
+    /* every hop a proxy: the leftmost one */
+    CHECK_STR(ip_seen("10.9.9.9", ip, sizeof ip), "10.9.9.9");
+    port = saved;
+    adm_http_server_free(s);
+
+    adm_http_server_config_init(&cfg);
+    cfg.trusted_proxies = "10.0.0.1,proxy.example";
+    CHECK_ERR(adm_http_server_new(&cfg, &bad), ADM_ERR_INVALID_ARG);
+    CHECK(bad == NULL);
+}
+
 static void test_graceful_stop(void)
 {
     adm_http_server_t *s = start_server(2, false);
@@ -1414,6 +1466,7 @@ int main(void)
     ADM_RUN(test_defer_wake);
     ADM_RUN(test_defer_timeout);
     ADM_RUN(test_gzip);
+    ADM_RUN(test_trusted_proxies);
     CHECK_ERR(adm_http_server_stop(srv), ADM_OK);
     adm_http_server_free(srv);
 
