@@ -8,19 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static void say(char *why, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void say(char *why, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (why == NULL || cap == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(why, cap, fmt, ap);
-    va_end(ap);
-}
-
 /* The code traded for credentials: enrollment errors mapped to enroll.h's. */
 static adm_err_t trade(adm_sync_client_t *c, const char *token, const char *name,
                        adm_enrolled_t *en, char *why, size_t cap)
@@ -32,22 +19,26 @@ static adm_err_t trade(adm_sync_client_t *c, const char *token, const char *name
 
     if (result == ADM_ERR_HTTP_STATUS && status == 410) {
         result = ADM_ERR_EXPIRED;
-        say(why, cap,
+        (void)adm_err_detail(
+            ADM_OK, why, cap,
             "This enrollment code was already used or has expired: ask the organiser for a new "
             "one (%s).",
             detail);
     } else if (result == ADM_ERR_HTTP_STATUS && status == 404) {
         result = ADM_ERR_NOT_FOUND;
-        say(why, cap, "The server does not know this enrollment code (%s).", detail);
+        (void)adm_err_detail(ADM_OK, why, cap,
+                             "The server does not know this enrollment code (%s).", detail);
     } else if (result != ADM_OK) {
         if (result == ADM_ERR_FORMAT || result == ADM_ERR_TOO_BIG)
             result = ADM_ERR_HTTP_STATUS; /* the server's fault, not the code's */
         fatal = adm_syncer_fatal_message(result);
-        say(why, cap, "Enrollment failed: %s%s%s.", fatal != NULL ? fatal : adm_strerror(result),
-            detail[0] ? ": " : "", detail);
+        (void)adm_err_detail(ADM_OK, why, cap, "Enrollment failed: %s%s%s.",
+                             fatal != NULL ? fatal : adm_strerror(result), detail[0] ? ": " : "",
+                             detail);
     } else if (en->relay) {
         result = ADM_ERR_STATE;
-        say(why, cap,
+        (void)adm_err_detail(
+            ADM_OK, why, cap,
             "This enrollment code is for an edge relay (admitd --mode edge), not a gate.");
     }
     return result;
@@ -70,25 +61,27 @@ adm_err_t adm_gate_enroll(adm_gate_t *g, const char *uri, const adm_gate_enroll_
     memset(&en, 0, sizeof en);
     if (out != NULL)
         memset(out, 0, sizeof *out);
-    say(why, cap, "%s", "");
+    (void)adm_err_detail(ADM_OK, why, cap, "%s", "");
     if (opts == NULL)
         opts = &none;
     if (g == NULL || uri == NULL) {
         result = ADM_ERR_INVALID_ARG;
-        say(why, cap, "Enrollment failed: %s.", adm_strerror(result));
+        (void)adm_err_detail(ADM_OK, why, cap, "Enrollment failed: %s.", adm_strerror(result));
         goto out;
     }
     /* 1. the code (never echoed: the token is a credential) */
     if (adm_enroll_uri_parse(uri, base, sizeof base, token, sizeof token) != ADM_OK) {
         result = ADM_ERR_FORMAT;
-        say(why, cap,
+        (void)adm_err_detail(
+            ADM_OK, why, cap,
             "This is not an enrollment code: expected admit-enroll:<server URL>#<token>, as "
             "printed by 'admitctl enroll create'.");
         goto out;
     }
     if (strncmp(base, "http://", 7) == 0 && !opts->allow_http) {
         result = ADM_ERR_INVALID_ARG;
-        say(why, cap,
+        (void)adm_err_detail(
+            ADM_OK, why, cap,
             "The server URL %s is plain http: allow an unencrypted link with --insecure-http "
             "(tests, a venue LAN without TLS).",
             base);
@@ -97,8 +90,9 @@ adm_err_t adm_gate_enroll(adm_gate_t *g, const char *uri, const adm_gate_enroll_
     if ((opts->ca_file != NULL && strlen(opts->ca_file) > ADM_GATE_PATH_MAX) ||
         (opts->pin != NULL && strlen(opts->pin) > ADM_SYNC_PIN_MAX)) {
         result = ADM_ERR_TOO_BIG;
-        say(why, cap, "The CA file path or the pin is too long (at most %d and %d bytes).",
-            ADM_GATE_PATH_MAX, ADM_SYNC_PIN_MAX);
+        (void)adm_err_detail(ADM_OK, why, cap,
+                             "The CA file path or the pin is too long (at most %d and %d bytes).",
+                             ADM_GATE_PATH_MAX, ADM_SYNC_PIN_MAX);
         goto out;
     }
     /* 2. trade it for credentials */
@@ -107,7 +101,8 @@ adm_err_t adm_gate_enroll(adm_gate_t *g, const char *uri, const adm_gate_enroll_
     so.pin = opts->pin;
     so.allow_http = opts->allow_http;
     if ((result = adm_sync_client_new(&so, &client)) != ADM_OK) {
-        say(why, cap, "Cannot use the server URL %s: %s.", base, adm_strerror(result));
+        (void)adm_err_detail(ADM_OK, why, cap, "Cannot use the server URL %s: %s.", base,
+                             adm_strerror(result));
         goto out;
     }
     if ((result = trade(client, token, opts->name, &en, why, cap)) != ADM_OK)
@@ -123,12 +118,14 @@ adm_err_t adm_gate_enroll(adm_gate_t *g, const char *uri, const adm_gate_enroll_
     conf.allow_http = opts->allow_http;
     if ((result = adm_gate_sync_enroll_store(g, &conf)) != ADM_OK) {
         if (result == ADM_ERR_CONFLICT)
-            say(why, cap,
+            (void)adm_err_detail(
+                ADM_OK, why, cap,
                 "This gate store holds scans of event %u and the code is for event %lld: use a "
                 "new gate store (--db) for the new event.",
                 adm_gate_event_id(g), (long long)en.event_id);
         else
-            say(why, cap, "Cannot store the enrollment: %s.", adm_strerror(result));
+            (void)adm_err_detail(ADM_OK, why, cap, "Cannot store the enrollment: %s.",
+                                 adm_strerror(result));
         goto out;
     }
     if (out != NULL) {
@@ -141,13 +138,14 @@ adm_err_t adm_gate_enroll(adm_gate_t *g, const char *uri, const adm_gate_enroll_
     if ((result = adm_syncer_round(g, client, &round)) != ADM_OK) {
         fatal = adm_syncer_fatal_message(result);
         detail = adm_sync_client_error(client);
-        say(why, cap,
+        (void)adm_err_detail(
+            ADM_OK, why, cap,
             "Enrolled as %s for event %lld at gate %s, but the first sync failed: %s%s%s.",
             en.device_id, (long long)en.event_id, en.gate,
             fatal != NULL ? fatal : adm_strerror(result), detail[0] ? ": " : "", detail);
     } else {
-        say(why, cap, "Enrolled as %s for event %lld at gate %s.", en.device_id,
-            (long long)en.event_id, en.gate);
+        (void)adm_err_detail(ADM_OK, why, cap, "Enrolled as %s for event %lld at gate %s.",
+                             en.device_id, (long long)en.event_id, en.gate);
     }
     if (out != NULL) {
         out->round = round;

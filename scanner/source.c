@@ -46,17 +46,6 @@ struct adm_source {
     char describe[DESCRIBE_MAX];
 };
 
-__attribute__((format(printf, 3, 4))) static void say(char *why, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (why == NULL || cap == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(why, cap, fmt, ap);
-    va_end(ap);
-}
-
 static int64_t now_ns(void)
 {
     struct timespec ts;
@@ -115,12 +104,14 @@ static adm_err_t parse_options(adm_source_t *s, const char *q, char *why, size_t
             ok = parse_int(val, vlen, 0, 1, &v);
             s->loop = v == 1;
         } else {
-            say(why, cap, "unknown option '%.*s' (fps, loop, hold)", (int)klen, q);
+            (void)adm_err_detail(ADM_OK, why, cap, "unknown option '%.*s' (fps, loop, hold)",
+                                 (int)klen, q);
             return ADM_ERR_INVALID_ARG;
         }
         if (!ok) {
-            say(why, cap, "bad value for %.*s (fps 1..%d, loop 0 or 1, hold 1..%d)", (int)klen, q,
-                FPS_MAX, HOLD_MAX);
+            (void)adm_err_detail(ADM_OK, why, cap,
+                                 "bad value for %.*s (fps 1..%d, loop 0 or 1, hold 1..%d)",
+                                 (int)klen, q, FPS_MAX, HOLD_MAX);
             return ADM_ERR_INVALID_ARG;
         }
         q += n;
@@ -167,15 +158,15 @@ static adm_err_t list_folder(adm_source_t *s, const char *dir, char *why, size_t
 
     if (stat(dir, &st) != 0) {
         result = errno == ENOENT ? ADM_ERR_NOT_FOUND : ADM_ERR_IO;
-        say(why, cap, "%s: %s", dir, strerror(errno));
+        (void)adm_err_detail(ADM_OK, why, cap, "%s: %s", dir, strerror(errno));
         goto out;
     }
     if (!S_ISDIR(st.st_mode)) {
-        say(why, cap, "%s: not a folder", dir);
+        (void)adm_err_detail(ADM_OK, why, cap, "%s: not a folder", dir);
         goto out;
     }
     if ((d = opendir(dir)) == NULL) {
-        say(why, cap, "%s: %s", dir, strerror(errno));
+        (void)adm_err_detail(ADM_OK, why, cap, "%s: %s", dir, strerror(errno));
         goto out;
     }
     while ((errno = 0, de = readdir(d)) != NULL) {
@@ -188,7 +179,8 @@ static adm_err_t list_folder(adm_source_t *s, const char *dir, char *why, size_t
             continue;
         if (n_names == FOLDER_FILES_MAX) {
             result = ADM_ERR_IO;
-            say(why, cap, "%s: more than %d PNG files", dir, FOLDER_FILES_MAX);
+            (void)adm_err_detail(ADM_OK, why, cap, "%s: more than %d PNG files", dir,
+                                 FOLDER_FILES_MAX);
             goto out;
         }
         result = ADM_ERR_NOMEM;
@@ -201,12 +193,12 @@ static adm_err_t list_folder(adm_source_t *s, const char *dir, char *why, size_t
     }
     if (errno != 0) {
         result = ADM_ERR_IO;
-        say(why, cap, "%s: %s", dir, strerror(errno));
+        (void)adm_err_detail(ADM_OK, why, cap, "%s: %s", dir, strerror(errno));
         goto out;
     }
     if (n_names == 0) {
         result = ADM_ERR_NOT_FOUND;
-        say(why, cap, "%s: no .png files in this folder", dir);
+        (void)adm_err_detail(ADM_OK, why, cap, "%s: no .png files in this folder", dir);
         goto out;
     }
     qsort(names, n_names, sizeof *names, cmp_names);
@@ -236,7 +228,7 @@ static adm_err_t open_files(adm_source_t *s, const char *body, bool folder, char
     s->fps = FPS_DEFAULT;
     s->hold = HOLD_DEFAULT;
     if (n == 0) {
-        say(why, cap, "%s needs a path", folder ? "folder:" : "image:");
+        (void)adm_err_detail(ADM_OK, why, cap, "%s needs a path", folder ? "folder:" : "image:");
         return ADM_ERR_INVALID_ARG;
     }
     memcpy(path, body, n);
@@ -251,11 +243,11 @@ static adm_err_t open_files(adm_source_t *s, const char *body, bool folder, char
         return ADM_OK;
     }
     if (stat(path, &st) != 0) {
-        say(why, cap, "%s: %s", path, strerror(errno));
+        (void)adm_err_detail(ADM_OK, why, cap, "%s: %s", path, strerror(errno));
         return errno == ENOENT ? ADM_ERR_NOT_FOUND : ADM_ERR_IO;
     }
     if (!S_ISREG(st.st_mode)) {
-        say(why, cap, "%s: not a regular file", path);
+        (void)adm_err_detail(ADM_OK, why, cap, "%s: not a regular file", path);
         return ADM_ERR_IO;
     }
     if ((result = add_path(s, NULL, path)) != ADM_OK)
@@ -276,7 +268,8 @@ adm_err_t adm_source_open(const char *spec, adm_source_t **out, char *why, size_
         goto out;
     *out = NULL;
     if (spec == NULL || spec[0] == '\0' || strlen(spec) > ADM_SOURCE_SPEC_MAX) {
-        say(why, cap, "bad source (v4l2:DEVICE, /dev/..., folder:DIR, image:FILE)");
+        (void)adm_err_detail(ADM_OK, why, cap,
+                             "bad source (v4l2:DEVICE, /dev/..., folder:DIR, image:FILE)");
         goto out;
     }
     result = ADM_ERR_NOMEM;
@@ -290,7 +283,7 @@ adm_err_t adm_source_open(const char *spec, adm_source_t **out, char *why, size_
     if (device != NULL) {
         s->kind = KIND_CAMERA;
         if (device[0] == '\0') {
-            say(why, cap, "v4l2: needs a device, e.g. v4l2:/dev/video0");
+            (void)adm_err_detail(ADM_OK, why, cap, "v4l2: needs a device, e.g. v4l2:/dev/video0");
             goto out;
         }
         if ((result = adm_camera_open(device, &s->cam, why, cap)) != ADM_OK)
@@ -303,7 +296,9 @@ adm_err_t adm_source_open(const char *spec, adm_source_t **out, char *why, size_
         if ((result = open_files(s, spec + 6, false, why, cap)) != ADM_OK)
             goto out;
     } else {
-        say(why, cap, "unknown source '%s' (v4l2:DEVICE, /dev/..., folder:DIR, image:FILE)", spec);
+        (void)adm_err_detail(ADM_OK, why, cap,
+                             "unknown source '%s' (v4l2:DEVICE, /dev/..., folder:DIR, image:FILE)",
+                             spec);
         goto out;
     }
     *out = s;
@@ -363,7 +358,7 @@ static adm_err_t next_file_frame(adm_source_t *s, int timeout_ms, const uint8_t 
         if (e != ADM_OK) {
             /* skip the file: a caller that goes on gets the next one, one
              * frame period later (a looping folder of bad files never spins) */
-            say(why, cap, "%s: %s", s->paths[s->file], adm_strerror(e));
+            (void)adm_err_detail(ADM_OK, why, cap, "%s: %s", s->paths[s->file], adm_strerror(e));
             s->have_last = true;
             s->last_ns = now_ns();
             s->shown = 0;

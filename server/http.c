@@ -2039,19 +2039,6 @@ out:
     return result;
 }
 
-static void set_err(char *errbuf, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *errbuf, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (errbuf == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(errbuf, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* Binds a listening socket for srv's address and port (so errors carry
  * errno, and port 0 works). Returns the fd or -1 with errbuf filled. */
 static int bind_listener(adm_http_server_t *srv, int *family, char *errbuf, size_t errlen)
@@ -2069,7 +2056,7 @@ static int bind_listener(adm_http_server_t *srv, int *family, char *errbuf, size
     snprintf(port, sizeof port, "%u", (unsigned)srv->cfg.port);
     rc = getaddrinfo(host, port, &hints, &res);
     if (rc != 0 || res == NULL) {
-        set_err(errbuf, errlen, "cannot listen on %s%s%s:%u: %s", v6 ? "[" : "", host,
+        (void)adm_err_detail(ADM_OK, errbuf, errlen, "cannot listen on %s%s%s:%u: %s", v6 ? "[" : "", host,
                 v6 ? "]" : "", (unsigned)srv->cfg.port,
                 rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
         goto out;
@@ -2086,7 +2073,7 @@ static int bind_listener(adm_http_server_t *srv, int *family, char *errbuf, size
     *family = res->ai_family;
     goto out;
 fail:
-    set_err(errbuf, errlen, "cannot listen on %s%s%s:%u: %s", v6 ? "[" : "", host, v6 ? "]" : "",
+    (void)adm_err_detail(ADM_OK, errbuf, errlen, "cannot listen on %s%s%s:%u: %s", v6 ? "[" : "", host, v6 ? "]" : "",
             (unsigned)srv->cfg.port, strerror(errno));
     if (fd >= 0)
         close(fd);
@@ -2112,7 +2099,7 @@ adm_err_t adm_http_server_start(adm_http_server_t *srv, char *errbuf, size_t err
         goto out;
     }
     if (srv->started) {
-        set_err(errbuf, errlen, "server already started");
+        (void)adm_err_detail(ADM_OK, errbuf, errlen, "server already started");
         result = ADM_ERR_STATE;
         goto out;
     }
@@ -2127,7 +2114,7 @@ adm_err_t adm_http_server_start(adm_http_server_t *srv, char *errbuf, size_t err
      * with it on a failed start, ours is closed exactly once below. */
     mhd_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
     if (mhd_fd < 0) {
-        set_err(errbuf, errlen, "cannot listen: %s", strerror(errno));
+        (void)adm_err_detail(ADM_OK, errbuf, errlen, "cannot listen: %s", strerror(errno));
         result = ADM_ERR_LISTEN;
         goto out;
     }
@@ -2141,14 +2128,14 @@ adm_err_t adm_http_server_start(adm_http_server_t *srv, char *errbuf, size_t err
                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)srv->cfg.connection_timeout_s,
                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
     if (srv->daemon == NULL) {
-        set_err(errbuf, errlen, "libmicrohttpd could not start on %s:%u (see the log above)",
+        (void)adm_err_detail(ADM_OK, errbuf, errlen, "libmicrohttpd could not start on %s:%u (see the log above)",
                 srv->listen_addr, (unsigned)srv->cfg.port);
         result = ADM_ERR_LISTEN;
         goto out;
     }
     srv->timer_quit = false;
     if (pthread_create(&srv->timer, NULL, timer_main, srv) != 0) {
-        set_err(errbuf, errlen, "cannot start the long-poll timer thread");
+        (void)adm_err_detail(ADM_OK, errbuf, errlen, "cannot start the long-poll timer thread");
         MHD_stop_daemon(srv->daemon);
         srv->daemon = NULL;
         result = ADM_ERR_LISTEN;

@@ -801,20 +801,8 @@ out:
 
 /* ---- feed page validation (docs/sync.md §2) -------------------------------- */
 
-static adm_err_t page_fail(char *why, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static adm_err_t page_fail(char *why, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (why != NULL && cap > 0) {
-        va_start(ap, fmt);
-        vsnprintf(why, cap, fmt, ap);
-        va_end(ap);
-    }
-    return ADM_ERR_FORMAT;
-}
+/* A malformed page: the reason into why. */
+#define page_fail(why, cap, ...) adm_err_detail(ADM_ERR_FORMAT, why, cap, __VA_ARGS__)
 
 static bool is_reason(const char *s)
 {

@@ -2,6 +2,9 @@
  * Messages say what went wrong and, where it helps, what to do. */
 #include "sync/err.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
 #include <stddef.h>
 
 static const struct {
@@ -21,9 +24,12 @@ static const struct {
     [ADM_ERR_TOKEN_BASE45] = {"bad_base45", "ticket text is corrupted (invalid Base45)"},
     [ADM_ERR_TOKEN_LENGTH] = {"bad_length", "ticket is truncated or has a wrong length"},
     [ADM_ERR_TOKEN_VERSION] = {"unknown_version", "ticket format version is not supported"},
-    [ADM_ERR_TOKEN_KEY] = {"unknown_key", "ticket signed by a key this device does not know; sync keys"},
-    [ADM_ERR_TOKEN_SIGNATURE] = {"bad_signature", "ticket signature is invalid (forged or altered)"},
-    [ADM_ERR_TOKEN_TRAILING] = {"trailing_bytes", "ticket has unexpected bytes after the signature"},
+    [ADM_ERR_TOKEN_KEY] = {"unknown_key",
+                           "ticket signed by a key this device does not know; sync keys"},
+    [ADM_ERR_TOKEN_SIGNATURE] = {"bad_signature",
+                                 "ticket signature is invalid (forged or altered)"},
+    [ADM_ERR_TOKEN_TRAILING] = {"trailing_bytes",
+                                "ticket has unexpected bytes after the signature"},
     [ADM_ERR_TOKEN_OVERSIZE] = {"oversize", "scanned text is too long to be a ticket"},
     [ADM_ERR_TOKEN_FIELD] = {"bad_field", "ticket holds a field value the format forbids"},
     [ADM_ERR_TOKEN_KEY_RETIRED] = {"retired_key", "ticket signed by a retired key"},
@@ -38,10 +44,12 @@ static const struct {
     [ADM_ERR_LIMIT] = {"limit_exceeded", "ticket limit per order or per customer exceeded"},
     [ADM_ERR_EXPIRED] = {"expired", "expired"},
     [ADM_ERR_STATE] = {"invalid_state", "not allowed in the current state"},
-    [ADM_ERR_SALE_CLOSED] = {"sale_closed", "tickets of this type are not on sale now; check the sale dates"},
+    [ADM_ERR_SALE_CLOSED] = {"sale_closed",
+                             "tickets of this type are not on sale now; check the sale dates"},
     [ADM_ERR_LISTEN] = {"listen_failed", "cannot listen on the configured address"},
-    [ADM_ERR_HTTP_SHUTDOWN_TIMEOUT] = {"shutdown_timeout",
-                                       "requests were still running at the shutdown deadline; raise server.shutdown_timeout_s"},
+    [ADM_ERR_HTTP_SHUTDOWN_TIMEOUT] =
+        {"shutdown_timeout",
+         "requests were still running at the shutdown deadline; raise server.shutdown_timeout_s"},
     [ADM_ERR_NETWORK] = {"network", "the server cannot be reached, or the connection broke"},
     [ADM_ERR_TLS] = {"tls", "TLS failed: untrusted certificate, wrong name or pin mismatch"},
     [ADM_ERR_HTTP_STATUS] = {"http_status", "the server answered with an error status"},
@@ -65,4 +73,16 @@ const char *adm_err_name(adm_err_t err)
     if ((unsigned)err < ADM_ERR__MAX && table[err].name != NULL)
         result = table[err].name;
     return result;
+}
+
+adm_err_t adm_err_detail(adm_err_t err, char *buf, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (buf != NULL && cap > 0) {
+        va_start(ap, fmt);
+        vsnprintf(buf, cap, fmt, ap);
+        va_end(ap);
+    }
+    return err;
 }

@@ -4,6 +4,8 @@
 #ifndef ADM_ERR_H
 #define ADM_ERR_H
 
+#include <stddef.h>
+
 typedef enum adm_err {
     ADM_OK = 0,
     /* generic */
@@ -60,6 +62,13 @@ typedef enum adm_err {
 
     ADM_ERR__MAX
 } adm_err_t;
+
+/* Writes a human-readable detail (printf of fmt) into buf for an API that
+ * takes a "why" or "errbuf" argument: nothing when buf is NULL or cap 0,
+ * cut to cap - 1 bytes. Returns err, so a failure path can be one line:
+ *     return adm_err_detail(ADM_ERR_FORMAT, why, cap, "bad %s", what); */
+adm_err_t adm_err_detail(adm_err_t err, char *buf, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Returns a static, human-readable message for err (never NULL). */
 const char *adm_strerror(adm_err_t err);
