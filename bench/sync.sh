@@ -19,10 +19,17 @@
 #             exit)
 # Medians of RUNS runs. Usage: bench/sync.sh [RUNS] [CHECKINS]
 # Environment: ADMIT_BENCH_REVOKE (300, a multiple of 100), ADMIT_BENCH_JOURNAL
-# (10000), ADMIT_BENCH_NAIVE (1000), ADMIT_BENCH_PROP (20).
+# (10000), ADMIT_BENCH_NAIVE (1000), ADMIT_BENCH_PROP (20), ADMIT_BENCH_STORE
+# (sqlite; mariadb: admitd on a MariaDB 10.11 primary that scripts/services
+# starts, seeding and the upload section only), ADMIT_BENCH_UPLOAD_ONLY (set:
+# seeding and the upload section only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-3} CHECKINS=${2:-100000}
+STORE=${ADMIT_BENCH_STORE:-sqlite}
+case $STORE in sqlite | mariadb) ;; *) echo "bench: ADMIT_BENCH_STORE is sqlite or mariadb" >&2; exit 2 ;; esac
+ALL=1   # every section; MariaDB or ADMIT_BENCH_UPLOAD_ONLY=1: seeding and the upload only
+[ "$STORE" = sqlite ] && [ -z "${ADMIT_BENCH_UPLOAD_ONLY:-}" ] || ALL=0
 REVOKE=${ADMIT_BENCH_REVOKE:-300}
 JOURNAL=${ADMIT_BENCH_JOURNAL:-10000}
 NAIVE=${ADMIT_BENCH_NAIVE:-1000}
@@ -40,6 +47,8 @@ W=$(mktemp -d /tmp/admit-bench-sync.XXXXXX)
 pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    # before the wait: the MariaDB servers are children of this shell too
+    [ "$STORE" = sqlite ] || ! declare -F services_stop >/dev/null || services_stop
     wait 2>/dev/null || true
     rm -rf "$W"
 }
@@ -53,7 +62,14 @@ peak_rss() { awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 fsize() { local s=0 f; for f in "$@"; do [ -f "$f" ] && s=$((s + $(stat -c %s "$f"))); done; echo "$s"; }
 mb() { awk -v b="$1" 'BEGIN { printf "%.2f", b / 1048576 }'; }
 
-DB=(--store sqlite --sqlite "$W/centre.db")
+if [ "$STORE" = sqlite ]; then
+    DB=(--store sqlite --sqlite "$W/centre.db")
+else
+    ADMIT_SERVICES=mariadb
+    . scripts/services
+    services_start >/dev/null || die "could not start MariaDB (scripts/services)"
+    DB=(--store mysql --mysql-primary "$ADMIT_TEST_MYSQL_PRIMARY")
+fi
 printf 'bench-password\n' >"$W/pw"
 now=$(date +%s)
 
@@ -157,6 +173,7 @@ say "seeded $CHECKINS check-ins in $((seed_us / 1000)) ms (relay, batches of 100
 stop_admitd; start_admitd
 ref=$(device North)
 
+if [ "$ALL" = 1 ]; then
 # ---- 1. full sync of a new device
 # the pages a new device fetches, walked once (untimed) with the cursors it would use
 : >"$W/pages.txt"; r=0 c=0
@@ -198,6 +215,7 @@ done
 rss_full=$(peak_rss "$admitd_pid")
 jq -c .sync "$W/full.json" >"$W/full.summary"
 rm -f "$W"/full-*.db*
+fi
 
 # ---- 2. upload of a JOURNAL-row journal
 say "upload: $JOURNAL scans per gate, $RUNS runs"
@@ -225,6 +243,7 @@ for i in $(seq 1 "$RUNS"); do
     rm -f "$W/up-$i.db"*
 done
 
+if [ "$ALL" = 1 ]; then
 # ---- 3. propagation between two online devices
 say "propagation: $PROP check-ins"
 "$GATE" enroll --db "$W/A.db" --name "gate A" --insecure-http "$(enroll_uri North)" >/dev/null
@@ -289,15 +308,17 @@ for _ in $(seq 1 "$PROP"); do
     echo "$((${EPOCHREALTIME/./} - t0)) $tt" >>"$W/ref-health"
 done
 t0=${EPOCHREALTIME/./}; for _ in $(seq 1 100); do b_has 0 || true; done; poll_us=$(((${EPOCHREALTIME/./} - t0) / 100))
+fi
 rss_all=$(peak_rss "$admitd_pid")
 
 # ---- report
 col() { cut -d' ' -f"$1" "$W/$2"; }
 ms() { awk -v u="$1" 'BEGIN { printf "%.1f", u / 1000 }'; }
+echo
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $(date -u '+%Y-%m-%d %H:%M UTC'); load $(cut -d' ' -f1-3 /proc/loadavg); store $STORE"
+if [ "$ALL" = 1 ]; then
 full_us=$(col 1 full | median); ref_gz_us=$(col 1 ref-gzip | median); ref_raw_us=$(col 1 ref-raw | median)
 gz=$(col 2 ref-gzip | median); raw=$(col 2 ref-raw | median)
-echo
-echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $(date -u '+%Y-%m-%d %H:%M UTC'); load $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '\n1. full sync of a new device: %s check-ins + %s revocations, %s pages (medians of %s)\n' \
     "$CHECKINS" "$REVOKE" "$n_pages" "$RUNS"
 printf '  %-44s %9s %10s %10s\n' "" "ms" "wire MB" "raw MB"
@@ -307,6 +328,7 @@ printf '  %-44s %9s %10s %10s\n' "reference: curl, same pages, identity" "$(ms "
 printf '  gate store: %s MB; admit-gate VmHWM %s MB; admitd VmHWM %s MB (after these syncs)\n' \
     "$(mb "$(col 3 full | median)")" "$(awk -v k="$(col 2 full | median)" 'BEGIN { printf "%.1f", k / 1024 }')" "$rss_full"
 echo "  runs (ms): $(col 1 full | awk '{ printf "%.0f ", $1 / 1000 }')  summary: $(cat "$W/full.summary")"
+fi
 up_us=$(col 1 up | median); batch_us=$(median <"$W/ref-batch"); naive_us=$(median <"$W/ref-naive")
 printf '\n2. upload of %s journal rows (accepted scans), medians of %s\n' "$JOURNAL" "$RUNS"
 printf '  %-52s %9s %10s\n' "" "ms" "rows/s"
@@ -319,6 +341,8 @@ printf '  admit-gate VmHWM %s MB; scanning the %s codes took %s ms; summary: %s\
     "$(awk -v k="$(col 2 up | median)" 'BEGIN { printf "%.1f", k / 1024 }')" "$JOURNAL" \
     "$(ms "$(median <"$W/scan")")" "$(cat "$W/up.summary")"
 echo "  seeding: $CHECKINS rows as a relay in $(ms "$seed_us") ms ($(rate "$CHECKINS" "$seed_us") rows/s)"
+echo "  runs (ms): gate $(col 1 up | awk '{ printf "%.0f ", $1 / 1000 }') curl batches $(awk '{ printf "%.0f ", $1 / 1000 }' "$W/ref-batch")"
+[ "$ALL" = 1 ] || exit 0
 printf '\n3. propagation A -> B (B runs sync --follow), %s check-ins each\n' "$PROP"
 printf '  %-58s %9s %9s\n' "" "p50 ms" "max ms"
 printf '  %-58s %9s %9s\n' "A online (scan --online): A's verdict line -> in B's store" "$(ms "$(col 1 prop-online | median)")" "$(ms "$(col 1 prop-online | maxof)")"

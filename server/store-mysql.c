@@ -39,7 +39,7 @@
 #define MONITOR_TIMEOUT_S 2 /* connect/read timeout of the health checks */
 #define GTID_WAIT "0.2"     /* seconds a read-after waits for a replica */
 #define MIGRATE_LOCK_S 30
-#define MAX_PARAMS 24 /* placeholders in the largest statement */
+#define MAX_PARAMS ADM_SQL_MAX_PARAMS /* placeholders in the largest statement */
 #define MAX_COLS 24   /* columns in the widest result (at most 32: a bit mask) */
 #define COL_MAX ADM_STORE_MIRROR_HEADER_MAX /* a fetched value longer than this is corrupt */
 #define DSN_PART_MAX 256
@@ -356,6 +356,20 @@ enum {
     N_Q
 };
 
+#define CHECKIN_INSERT                                                                             \
+    "INSERT INTO checkins (event_id, nonce, device, uploader, ticket_id, list_id, scanned_at, "    \
+    "gate, direction, verdict, reason, attention, text_hash, upstream_done, received_at) VALUES "
+/* ADM_SQL_CHECKIN_INSERT_COLS placeholders */
+#define CHECKIN_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#define CHECKIN_REPLAY_COLS "seq, ticket_id, list_id, scanned_at, direction, conflict"
+#define CHECKIN_BY_NONCES(in) "SELECT seq, nonce, conflict FROM checkins WHERE nonce IN " in
+/* the accepted scans of a list of tickets, in replay order */
+#define CHECKIN_REPLAY_TICKETS(in)                                                                 \
+    "SELECT " CHECKIN_REPLAY_COLS " FROM checkins WHERE event_id = ? AND verdict = ? "             \
+    "AND ticket_id IN " in " ORDER BY ticket_id, list_id, scanned_at, seq LIMIT ?"
+#define CHECKIN_SET_CONFLICTS(in) "UPDATE checkins SET conflict = ? WHERE seq IN " in
+_Static_assert(ADM_SQL_CHECKIN_INSERT_COLS == 15, "CHECKIN_ROW spells 15 placeholders");
+
 static const char *const sql_text[N_Q] = {
     [Q_PING] = "SELECT 1",
     [Q_SCHEMA_VERSION] = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
@@ -563,16 +577,29 @@ static const char *const sql_text[N_Q] = {
     [Q_DEVICE_REVOKE] = "UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at = 0",
     [Q_DEVICE_SEEN] = "UPDATE devices SET last_seen = ? WHERE id = ?",
 
-    [Q_CHECKIN_INSERT] =
-        "INSERT INTO checkins (event_id, nonce, device, uploader, ticket_id, list_id, "
-        "scanned_at, gate, direction, verdict, reason, attention, text_hash, upstream_done, "
-        "received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [Q_CHECKIN_INSERT] = CHECKIN_INSERT CHECKIN_ROW,
+    [Q_CHECKIN_INSERT_2] = CHECKIN_INSERT ADM_SQL_X2(CHECKIN_ROW),
+    [Q_CHECKIN_INSERT_4] = CHECKIN_INSERT ADM_SQL_X4(CHECKIN_ROW),
+    [Q_CHECKIN_INSERT_8] = CHECKIN_INSERT ADM_SQL_X8(CHECKIN_ROW),
+    [Q_CHECKIN_INSERT_16] = CHECKIN_INSERT ADM_SQL_X16(CHECKIN_ROW),
+    [Q_CHECKIN_INSERT_32] = CHECKIN_INSERT ADM_SQL_X32(CHECKIN_ROW),
+    [Q_CHECKIN_INSERT_64] = CHECKIN_INSERT ADM_SQL_X64(CHECKIN_ROW),
     [Q_CHECKIN_BY_NONCE] = "SELECT seq, conflict FROM checkins WHERE nonce = ?",
-    [Q_CHECKIN_REPLAY] = "SELECT seq, scanned_at, direction, conflict FROM checkins "
-                         "WHERE event_id = ? AND ticket_id = ? AND list_id = ? AND verdict = ? "
-                         "AND (scanned_at > ? OR (scanned_at = ? AND seq > ?)) "
-                         "ORDER BY scanned_at, seq LIMIT ?",
-    [Q_CHECKIN_SET_CONFLICT] = "UPDATE checkins SET conflict = ? WHERE seq = ?",
+    [Q_CHECKIN_BY_NONCES_1] = CHECKIN_BY_NONCES("(?)"),
+    [Q_CHECKIN_BY_NONCES_SMALL] = CHECKIN_BY_NONCES(ADM_SQL_IN_SMALL_LIST),
+    [Q_CHECKIN_BY_NONCES] = CHECKIN_BY_NONCES(ADM_SQL_IN),
+    [Q_CHECKIN_REPLAY_TICKETS_1] = CHECKIN_REPLAY_TICKETS("(?)"),
+    [Q_CHECKIN_REPLAY_TICKETS_SMALL] = CHECKIN_REPLAY_TICKETS(ADM_SQL_IN_SMALL_LIST),
+    [Q_CHECKIN_REPLAY_TICKETS] = CHECKIN_REPLAY_TICKETS(ADM_SQL_IN),
+    /* the rest of one ticket's, after (list_id, scanned_at, seq) */
+    [Q_CHECKIN_REPLAY_TICKET] = "SELECT " CHECKIN_REPLAY_COLS " FROM checkins "
+                                "WHERE event_id = ? AND ticket_id = ? AND verdict = ? "
+                                "AND (list_id > ? OR (list_id = ? AND (scanned_at > ? "
+                                "OR (scanned_at = ? AND seq > ?)))) "
+                                "ORDER BY list_id, scanned_at, seq LIMIT ?",
+    [Q_CHECKIN_SET_CONFLICTS_1] = CHECKIN_SET_CONFLICTS("(?)"),
+    [Q_CHECKIN_SET_CONFLICTS_SMALL] = CHECKIN_SET_CONFLICTS(ADM_SQL_IN_SMALL_LIST),
+    [Q_CHECKIN_SET_CONFLICTS] = CHECKIN_SET_CONFLICTS(ADM_SQL_IN),
     [Q_CHECKINS] = "SELECT " ADM_SQL_CHECKIN_COLS " FROM checkins WHERE event_id = ? "
                    "AND seq > ? ORDER BY seq LIMIT ?",
     [Q_CHECKINS_ACCEPTED] = "SELECT " ADM_SQL_CHECKIN_COLS " FROM checkins WHERE event_id = ? "

@@ -2695,7 +2695,7 @@ adm_err_t adm_sql_sales_by_type(void *be, adm_read_t rd, int64_t event_id, adm_t
  * stored by name (sync/checkin.h), bound as parameters so the names live in
  * one place. */
 
-#define REPLAY_PAGE 256 /* accepted scans of one ticket read per replay step */
+#define REPLAY_PAGE 1024 /* accepted scans read per replay statement */
 
 static const char *accept_name(void)
 {
@@ -3183,7 +3183,14 @@ adm_err_t adm_sql_device_revoke(void *be, const char *id, int64_t now)
     return run_durable(be, device_revoke_body, &a);
 }
 
-/* ---- scans ---- */
+/* ---- scans ----
+ * An upload runs a bounded number of statements per chunk of rows, not one
+ * per row (docs/store.md §10): the stored nonces are looked up
+ * ADM_SQL_IN_N at a time, the new rows inserted up to
+ * ADM_SQL_CHECKIN_INSERT_ROWS per statement and their seqs read back by
+ * nonce (AUTO_INCREMENT ids of one statement need not be consecutive on
+ * MariaDB), and the replays read the accepted scans of ADM_SQL_IN_N tickets
+ * per statement and rewrite the changed flags ADM_SQL_IN_N per statement. */
 
 typedef struct seq_ref {
     int64_t seq;
@@ -3194,6 +3201,25 @@ typedef struct pair {
     int64_t ticket_id, list_id;
 } pair_t;
 
+typedef struct nonce_ref {
+    const char *nonce;
+    size_t i; /* index into the scans */
+} nonce_ref_t;
+
+typedef struct list_rule {
+    int64_t list_id;
+    adm_reentry_t rule;
+} list_rule_t;
+
+/* Where a replay is: the (ticket, list) of the last row read, and its state. */
+typedef struct replay_pos {
+    int64_t ticket_id, list_id, at, seq; /* of the last row read */
+    bool started;                        /* a row was read */
+    bool touched;                        /* the pair is one the batch added to */
+    bool inside, entered;
+    adm_reentry_t rule;
+} replay_pos_t;
+
 struct checkins_args {
     int64_t event_id;
     const char *uploader;
@@ -3202,8 +3228,17 @@ struct checkins_args {
     bool upstream_done;
     int64_t now;
     adm_checkin_result_t *results; /* n */
-    seq_ref_t *by_seq;             /* n, scratch: results by seq */
-    pair_t *pairs;                 /* n, scratch: (ticket, list) to replay */
+    size_t *lead;                  /* n: the first scan with the same nonce */
+    nonce_ref_t *by_nonce;         /* n_leads: the leads, by nonce */
+    size_t n_leads;
+    /* scratch of one run of the body */
+    size_t *rows;       /* n: scans to look up or insert, in request order */
+    seq_ref_t *by_seq;  /* n: results by seq */
+    pair_t *pairs;      /* n: the (ticket, list) pairs to replay, sorted */
+    int64_t *tickets;   /* n: their distinct tickets, ascending */
+    list_rule_t *rules; /* n: the rules of their lists, by list id */
+    int64_t *flips[2];  /* REPLAY_PAGE each: seqs whose flag becomes false / true */
+    size_t n_pairs, n_tickets, n_rules, n_flips[2];
 };
 
 static int cmp_seq_ref(const void *x, const void *y)
@@ -3222,6 +3257,48 @@ static int cmp_pair(const void *x, const void *y)
     return a->list_id < b->list_id ? -1 : a->list_id > b->list_id;
 }
 
+static int cmp_nonce(const void *x, const void *y)
+{
+    return strcmp(((const nonce_ref_t *)x)->nonce, ((const nonce_ref_t *)y)->nonce);
+}
+
+static int cmp_nonce_index(const void *x, const void *y)
+{
+    const nonce_ref_t *a = x, *b = y;
+    int d = strcmp(a->nonce, b->nonce);
+
+    return d != 0 ? d : (a->i > b->i) - (a->i < b->i);
+}
+
+static int cmp_i64(const void *x, const void *y)
+{
+    int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+
+    return a < b ? -1 : a > b;
+}
+
+static int cmp_list_rule(const void *x, const void *y)
+{
+    return cmp_i64(&((const list_rule_t *)x)->list_id, &((const list_rule_t *)y)->list_id);
+}
+
+/* Fills a->lead (the first scan of each nonce leads; a later one repeats
+ * it) and a->by_nonce with the leads. Input only: runs once per upload. */
+static void index_nonces(struct checkins_args *a)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < a->n; i++)
+        a->by_nonce[i] = (nonce_ref_t){a->scans[i].nonce, i};
+    qsort(a->by_nonce, a->n, sizeof *a->by_nonce, cmp_nonce_index);
+    for (size_t i = 0; i < a->n; i++) {
+        if (k == 0 || strcmp(a->by_nonce[k - 1].nonce, a->by_nonce[i].nonce) != 0)
+            a->by_nonce[k++] = a->by_nonce[i];
+        a->lead[a->by_nonce[i].i] = a->by_nonce[k - 1].i;
+    }
+    a->n_leads = k;
+}
+
 /* Records conflict as the flag of every result whose row is seq. */
 static void note_conflict(struct checkins_args *a, int64_t seq, bool conflict)
 {
@@ -3236,16 +3313,60 @@ static void note_conflict(struct checkins_args *a, int64_t seq, bool conflict)
         a->results[hit->i].conflict = conflict;
 }
 
-/* Stores scan s, or finds the row its nonce already has: *r gets the seq,
- * whether this call stored it, and the row's current flag. */
-static adm_err_t store_scan(adm_sql_t *c, const struct checkins_args *a, const adm_scan_t *s,
-                            adm_checkin_result_t *r)
+_Static_assert(Q_CHECKIN_BY_NONCES == Q_CHECKIN_BY_NONCES_1 + 2 &&
+                   Q_CHECKIN_REPLAY_TICKETS == Q_CHECKIN_REPLAY_TICKETS_1 + 2 &&
+                   Q_CHECKIN_SET_CONFLICTS == Q_CHECKIN_SET_CONFLICTS_1 + 2,
+               "each IN statement comes in widths 1, small, ADM_SQL_IN_N, in that order");
+
+/* The narrowest IN list for n values (at most ADM_SQL_IN_N): its width,
+ * and in *q the statement of that width of the family whose first is q1. */
+static size_t in_width(size_t n, int q1, int *q)
 {
-    adm_err_t result;
+    size_t width = n <= 1 ? 1 : n <= ADM_SQL_IN_SMALL ? ADM_SQL_IN_SMALL : ADM_SQL_IN_N;
+
+    *q = q1 + (width == 1 ? 0 : width == ADM_SQL_IN_SMALL ? 1 : 2);
+    return width;
+}
+
+/* Reads the stored rows of the nonces of scans rows[0..n) (leads), ADM_SQL_IN_N
+ * a statement: each found one's result gets its seq and flag; the others
+ * keep seq 0. */
+static adm_err_t read_nonces(adm_sql_t *c, struct checkins_args *a, const size_t *rows, size_t n)
+{
+    char nonce[ADM_STORE_NONCE_LEN + 1];
+    adm_err_t result = ADM_OK;
+    nonce_ref_t key = {.nonce = nonce}, *hit;
     bool row;
 
-    if ((result = use(c, Q_CHECKIN_INSERT)) != ADM_OK)
-        goto out;
+    for (size_t pos = 0; pos < n && result == ADM_OK; pos += ADM_SQL_IN_N) {
+        int q;
+        size_t width = in_width(n - pos, Q_CHECKIN_BY_NONCES_1, &q);
+
+        if ((result = use(c, q)) != ADM_OK)
+            break;
+        for (size_t j = pos; j < pos + width; j++)
+            pt(c, j < n ? a->scans[rows[j]].nonce : NULL);
+        if ((result = exec(c)) != ADM_OK)
+            break;
+        while ((result = step(c, &row)) == ADM_OK && row) {
+            ct(c, 1, nonce, sizeof nonce);
+            hit = bsearch(&key, a->by_nonce, a->n_leads, sizeof *a->by_nonce, cmp_nonce);
+            if (hit == NULL) { /* a nonce not asked for, or one that did not fit */
+                result = ADM_ERR_STORE;
+                break;
+            }
+            a->results[hit->i].seq = ci(c, 0);
+            a->results[hit->i].conflict = ci(c, 2) != 0;
+        }
+        done(c);
+        if (result == ADM_OK)
+            result = take_bad(c);
+    }
+    return result;
+}
+
+static void bind_scan(adm_sql_t *c, const struct checkins_args *a, const adm_scan_t *s)
+{
     pi(c, a->event_id);
     pt(c, s->nonce);
     pt(c, s->device);
@@ -3261,6 +3382,19 @@ static adm_err_t store_scan(adm_sql_t *c, const struct checkins_args *a, const a
     pt(c, s->text_hash);
     pi(c, a->upstream_done);
     pi(c, a->now);
+}
+
+/* Stores scan s, or finds the row its nonce already has: *r gets the seq,
+ * whether this call stored it, and the row's current flag. */
+static adm_err_t store_scan(adm_sql_t *c, const struct checkins_args *a, const adm_scan_t *s,
+                            adm_checkin_result_t *r)
+{
+    adm_err_t result;
+    bool row;
+
+    if ((result = use(c, Q_CHECKIN_INSERT)) != ADM_OK)
+        goto out;
+    bind_scan(c, a, s);
     result = run(c, NULL);
     if (result == ADM_OK) {
         r->seq = insert_id(c);
@@ -3285,6 +3419,48 @@ static adm_err_t store_scan(adm_sql_t *c, const struct checkins_args *a, const a
     }
     done(c);
 out:
+    return result;
+}
+
+/* Inserts scans rows[0..n) (leads whose nonce was not stored), in request
+ * order, up to ADM_SQL_CHECKIN_INSERT_ROWS a statement, then reads back the
+ * seqs of those a multi-row statement stored (rows[] is reordered). A
+ * nonce that another event's upload stored meanwhile fails its statement
+ * (ADM_ERR_EXISTS, which leaves the transaction open), whose rows then go
+ * one at a time as store_scan. */
+static adm_err_t insert_scans(adm_sql_t *c, struct checkins_args *a, size_t *rows, size_t n)
+{
+    adm_err_t result = ADM_OK;
+    size_t m, k = 0;
+    int q;
+
+    for (size_t pos = 0; pos < n && result == ADM_OK; pos += m) {
+        for (q = Q_CHECKIN_INSERT, m = 1; m * 2 <= n - pos && m * 2 <= ADM_SQL_CHECKIN_INSERT_ROWS;
+             q++)
+            m *= 2;
+        if ((result = use(c, q)) != ADM_OK)
+            break;
+        for (size_t j = pos; j < pos + m; j++)
+            bind_scan(c, a, &a->scans[rows[j]]);
+        result = run(c, NULL);
+        for (size_t j = pos; j < pos + m && result == ADM_OK; j++)
+            a->results[rows[j]].stored = true;
+        if (result == ADM_OK && m == 1) /* one row: its id is the statement's */
+            a->results[rows[pos]].seq = insert_id(c);
+        if (result != ADM_ERR_EXISTS)
+            continue;
+        result = ADM_OK;
+        for (size_t j = pos; j < pos + m && result == ADM_OK; j++)
+            result = store_scan(c, a, &a->scans[rows[j]], &a->results[rows[j]]);
+    }
+    for (size_t j = 0; j < n; j++) /* the rows of multi-row statements */
+        if (a->results[rows[j]].seq == 0)
+            rows[k++] = rows[j];
+    if (result == ADM_OK)
+        result = read_nonces(c, a, rows, k);
+    for (size_t j = 0; j < k && result == ADM_OK; j++)
+        if (a->results[rows[j]].seq == 0)
+            result = ADM_ERR_STORE; /* inserted, yet not read back */
     return result;
 }
 
@@ -3313,82 +3489,188 @@ out:
     return result;
 }
 
-/* Recomputes the conflict flags of ticket_id on list_id (docs/sync.md §3):
- * replays its accepted scans in (at, seq) order through rule a page at a
- * time and rewrites the flags that change. once: every entry after the
- * first is a conflict; after_exit: an entry while inside is, an exit leaves;
- * unlimited: none is. A conflicting entry changes nothing (the ticket
- * stays inside). Exits are never conflicts. */
-static adm_err_t replay(adm_sql_t *c, struct checkins_args *a, const pair_t *p, adm_reentry_t rule)
+/* Feeds one accepted scan, in (ticket, list, at, seq) order, to the replay
+ * (docs/sync.md §3): once, every entry after the first is a conflict;
+ * after_exit, an entry while inside is, an exit leaves; unlimited, none is.
+ * A conflicting entry changes nothing (the ticket stays inside). Exits are
+ * never conflicts. Rows of a pair the batch did not add to are passed over;
+ * a flag that changes is queued in a->flips. */
+static void replay_row(struct checkins_args *a, replay_pos_t *p, int64_t seq, int64_t ticket_id,
+                       int64_t list_id, int64_t at, bool entry, bool conflict)
 {
-    struct {
-        int64_t seq, at;
-        bool entry, conflict;
-    } page[REPLAY_PAGE];
-    int64_t after_at = 0, after_seq = 0;
-    bool inside = false, entered = false, row;
+    bool want = false;
+
+    if (!p->started || ticket_id != p->ticket_id || list_id != p->list_id) {
+        pair_t key = {ticket_id, list_id};
+        list_rule_t rkey = {.list_id = list_id}, *r;
+
+        p->started = true;
+        p->ticket_id = ticket_id;
+        p->list_id = list_id;
+        p->inside = p->entered = false;
+        p->touched = bsearch(&key, a->pairs, a->n_pairs, sizeof *a->pairs, cmp_pair) != NULL;
+        r = bsearch(&rkey, a->rules, a->n_rules, sizeof *a->rules, cmp_list_rule);
+        p->rule = r != NULL ? r->rule : ADM_REENTRY_ONCE;
+    }
+    p->at = at;
+    p->seq = seq;
+    if (!p->touched)
+        return;
+    if (!entry) {
+        p->inside = false;
+    } else if (p->rule == ADM_REENTRY_ONCE) {
+        want = p->entered;
+        p->entered = true;
+    } else if (p->rule == ADM_REENTRY_AFTER_EXIT) {
+        want = p->inside;
+        p->inside = true;
+    }
+    note_conflict(a, seq, want);
+    if (want != conflict)
+        a->flips[want][a->n_flips[want]++] = seq;
+}
+
+/* Writes the queued flag changes, ADM_SQL_IN_N rows a statement. */
+static adm_err_t flush_flips(adm_sql_t *c, struct checkins_args *a)
+{
+    adm_err_t result = ADM_OK;
+
+    for (int v = 0; v < 2; v++) {
+        for (size_t pos = 0; pos < a->n_flips[v] && result == ADM_OK; pos += ADM_SQL_IN_N) {
+            int q;
+            size_t width = in_width(a->n_flips[v] - pos, Q_CHECKIN_SET_CONFLICTS_1, &q);
+
+            if ((result = use(c, q)) != ADM_OK)
+                break;
+            pi(c, v);
+            for (size_t j = pos; j < pos + width; j++) {
+                if (j < a->n_flips[v])
+                    pi(c, a->flips[v][j]);
+                else
+                    pt(c, NULL);
+            }
+            result = run(c, NULL);
+        }
+        a->n_flips[v] = 0;
+    }
+    return result;
+}
+
+/* Runs the replay statement use() selected and bound (at most REPLAY_PAGE
+ * rows of the replay columns), feeds its rows to replay_row, then writes
+ * the flags they changed; *n gets the rows read. */
+static adm_err_t replay_page(adm_sql_t *c, struct checkins_args *a, replay_pos_t *p, size_t *n)
+{
     adm_direction_t dir;
     char dir_name[16];
     adm_err_t result;
-    size_t n;
+    bool row;
 
-    do {
-        n = 0;
-        if ((result = use(c, Q_CHECKIN_REPLAY)) != ADM_OK)
+    *n = 0;
+    if ((result = exec(c)) != ADM_OK)
+        goto out;
+    while (*n < REPLAY_PAGE && (result = step(c, &row)) == ADM_OK && row) {
+        ct(c, 4, dir_name, sizeof dir_name);
+        if (!adm_direction_parse(dir_name, &dir)) {
+            result = ADM_ERR_STORE;
+            break;
+        }
+        replay_row(a, p, ci(c, 0), ci(c, 1), ci(c, 2), ci(c, 3), dir == ADM_DIRECTION_ENTRY,
+                   ci(c, 5) != 0);
+        (*n)++;
+    }
+    done(c);
+    if (result == ADM_OK && (result = take_bad(c)) == ADM_OK)
+        result = flush_flips(c, a);
+out:
+    return result;
+}
+
+/* Recomputes the conflict flags of every pair in a->pairs: reads the
+ * accepted scans of ADM_SQL_IN_N of their tickets at a time in (ticket,
+ * list, at, seq) order, REPLAY_PAGE rows a statement. A full page may end
+ * inside a ticket: that ticket's rest is read on its own (keyset on (list,
+ * at, seq)), so a ticket scanned a million times still runs in bounded
+ * memory, and the next statement starts at the ticket after it. */
+static adm_err_t replay_pairs(adm_sql_t *c, struct checkins_args *a)
+{
+    replay_pos_t p = {0};
+    adm_err_t result = ADM_OK;
+    size_t pos = 0, m, n, width;
+    int q;
+
+    while (pos < a->n_tickets) {
+        m = a->n_tickets - pos < ADM_SQL_IN_N ? a->n_tickets - pos : ADM_SQL_IN_N;
+        width = in_width(m, Q_CHECKIN_REPLAY_TICKETS_1, &q);
+        if ((result = use(c, q)) != ADM_OK)
             goto out;
         pi(c, a->event_id);
-        pi(c, p->ticket_id);
-        pi(c, p->list_id);
         pt(c, accept_name());
-        pi(c, after_at);
-        pi(c, after_at);
-        pi(c, after_seq);
+        for (size_t j = 0; j < width; j++) {
+            if (j < m)
+                pi(c, a->tickets[pos + j]);
+            else
+                pt(c, NULL);
+        }
         pi(c, REPLAY_PAGE);
-        if ((result = exec(c)) != ADM_OK)
+        if ((result = replay_page(c, a, &p, &n)) != ADM_OK)
             goto out;
-        while ((result = step(c, &row)) == ADM_OK && row && n < REPLAY_PAGE) {
-            page[n].seq = ci(c, 0);
-            page[n].at = ci(c, 1);
-            ct(c, 2, dir_name, sizeof dir_name);
-            page[n].conflict = ci(c, 3) != 0;
-            if (!adm_direction_parse(dir_name, &dir)) {
-                result = ADM_ERR_STORE;
-                break;
-            }
-            page[n].entry = dir == ADM_DIRECTION_ENTRY;
-            n++;
+        if (n < REPLAY_PAGE) {
+            pos += m;
+            continue;
         }
-        done(c);
-        if (result != ADM_OK || (result = take_bad(c)) != ADM_OK)
-            goto out;
-        for (size_t i = 0; i < n; i++) {
-            bool want = false;
-
-            if (!page[i].entry) {
-                inside = false;
-            } else if (rule == ADM_REENTRY_ONCE) {
-                want = entered;
-                entered = true;
-            } else if (rule == ADM_REENTRY_AFTER_EXIT) {
-                want = inside;
-                inside = true;
-            }
-            note_conflict(a, page[i].seq, want);
-            if (want == page[i].conflict)
-                continue;
-            if ((result = use(c, Q_CHECKIN_SET_CONFLICT)) != ADM_OK)
+        do {
+            if ((result = use(c, Q_CHECKIN_REPLAY_TICKET)) != ADM_OK)
                 goto out;
-            pi(c, want);
-            pi(c, page[i].seq);
-            if ((result = run(c, NULL)) != ADM_OK)
+            pi(c, a->event_id);
+            pi(c, p.ticket_id);
+            pt(c, accept_name());
+            pi(c, p.list_id);
+            pi(c, p.list_id);
+            pi(c, p.at);
+            pi(c, p.at);
+            pi(c, p.seq);
+            pi(c, REPLAY_PAGE);
+            if ((result = replay_page(c, a, &p, &n)) != ADM_OK)
                 goto out;
-        }
-        if (n > 0) {
-            after_at = page[n - 1].at;
-            after_seq = page[n - 1].seq;
-        }
-    } while (n == REPLAY_PAGE);
+        } while (n == REPLAY_PAGE);
+        while (pos < a->n_tickets && a->tickets[pos] <= p.ticket_id)
+            pos++;
+    }
 out:
+    return result;
+}
+
+/* Sorts the (ticket, list) pairs the batch added accepted scans to, and
+ * gathers their distinct tickets and the rules of their lists. */
+static adm_err_t plan_replay(adm_sql_t *c, struct checkins_args *a)
+{
+    adm_err_t result = ADM_OK;
+    size_t k = 0;
+
+    a->n_pairs = a->n_tickets = a->n_rules = 0;
+    for (size_t i = 0; i < a->n; i++) {
+        const adm_scan_t *s = &a->scans[i];
+
+        if (a->results[i].stored && s->verdict == ADM_VERDICT_ACCEPT && s->ticket_id != 0)
+            a->pairs[a->n_pairs++] = (pair_t){s->ticket_id, s->list_id};
+    }
+    qsort(a->pairs, a->n_pairs, sizeof *a->pairs, cmp_pair);
+    for (size_t i = 0; i < a->n_pairs; i++) /* distinct pairs only */
+        if (k == 0 || cmp_pair(&a->pairs[k - 1], &a->pairs[i]) != 0)
+            a->pairs[k++] = a->pairs[i];
+    a->n_pairs = k;
+    for (size_t i = 0; i < a->n_pairs; i++) {
+        if (a->n_tickets == 0 || a->tickets[a->n_tickets - 1] != a->pairs[i].ticket_id)
+            a->tickets[a->n_tickets++] = a->pairs[i].ticket_id;
+        a->rules[i].list_id = a->pairs[i].list_id;
+    }
+    qsort(a->rules, a->n_pairs, sizeof *a->rules, cmp_list_rule);
+    for (size_t i = 0; i < a->n_pairs; i++)
+        if (a->n_rules == 0 || a->rules[a->n_rules - 1].list_id != a->rules[i].list_id)
+            a->rules[a->n_rules++] = a->rules[i];
+    for (size_t i = 0; i < a->n_rules && result == ADM_OK; i++)
+        result = list_rule(c, a->event_id, a->rules[i].list_id, &a->rules[i].rule);
     return result;
 }
 
@@ -3397,45 +3679,41 @@ out:
 static adm_err_t checkins_add_body(adm_sql_t *c, void *arg, bool *keep)
 {
     struct checkins_args *a = arg;
-    struct list_rule_ref {
-        int64_t list_id;
-        adm_reentry_t rule;
-    } rules[16]; /* the rules of the batch's first lists, looked up once */
-    adm_reentry_t rule;
     adm_err_t result;
-    size_t n_pairs = 0, k = 0, n_rules = 0, j;
+    size_t n_rows = 0, k = 0;
 
     memset(a->results, 0, a->n * sizeof *a->results); /* from an earlier attempt */
+    a->n_flips[0] = a->n_flips[1] = 0;
     if ((result = sync_lock(c, a->event_id)) != ADM_OK)
         goto out;
-    for (size_t i = 0; i < a->n; i++) {
-        const adm_scan_t *s = &a->scans[i];
-
-        if ((result = store_scan(c, a, s, &a->results[i])) != ADM_OK)
+    /* the leads' stored rows, then the leads without one inserted; one
+     * nonce (an online gate's upload) is inserted straight away, a
+     * duplicate key then reading the stored row: one statement, not two */
+    for (size_t i = 0; i < a->n; i++)
+        if (a->lead[i] == i)
+            a->rows[n_rows++] = i;
+    if (n_rows == 1) {
+        if ((result = store_scan(c, a, &a->scans[a->rows[0]], &a->results[a->rows[0]])) != ADM_OK)
             goto out;
-        if (a->results[i].stored && s->verdict == ADM_VERDICT_ACCEPT && s->ticket_id != 0)
-            a->pairs[n_pairs++] = (pair_t){s->ticket_id, s->list_id};
+    } else {
+        if ((result = read_nonces(c, a, a->rows, n_rows)) != ADM_OK)
+            goto out;
+        for (size_t i = 0; i < n_rows; i++)
+            if (a->results[a->rows[i]].seq == 0)
+                a->rows[k++] = a->rows[i];
+        if ((result = insert_scans(c, a, a->rows, k)) != ADM_OK)
+            goto out;
+    }
+    for (size_t i = 0; i < a->n; i++) {
+        if (a->lead[i] != i) { /* a repeat within the batch answers as a duplicate */
+            a->results[i] = a->results[a->lead[i]];
+            a->results[i].stored = false;
+        }
         a->by_seq[i] = (seq_ref_t){a->results[i].seq, i};
     }
     qsort(a->by_seq, a->n, sizeof *a->by_seq, cmp_seq_ref);
-    qsort(a->pairs, n_pairs, sizeof *a->pairs, cmp_pair);
-    for (size_t i = 0; i < n_pairs; i++) /* distinct pairs only */
-        if (k == 0 || cmp_pair(&a->pairs[k - 1], &a->pairs[i]) != 0)
-            a->pairs[k++] = a->pairs[i];
-    for (size_t i = 0; i < k; i++) {
-        for (j = 0; j < n_rules && rules[j].list_id != a->pairs[i].list_id; j++)
-            ;
-        if (j < n_rules) {
-            rule = rules[j].rule;
-        } else {
-            if ((result = list_rule(c, a->event_id, a->pairs[i].list_id, &rule)) != ADM_OK)
-                goto out;
-            if (n_rules < sizeof rules / sizeof rules[0])
-                rules[n_rules++] = (struct list_rule_ref){a->pairs[i].list_id, rule};
-        }
-        if ((result = replay(c, a, &a->pairs[i], rule)) != ADM_OK)
-            goto out;
-    }
+    if ((result = plan_replay(c, a)) != ADM_OK || (result = replay_pairs(c, a)) != ADM_OK)
+        goto out;
     if (a->uploader[0] != '\0') { /* no row changes unless the uploader is a device */
         if ((result = use(c, Q_DEVICE_SEEN)) != ADM_OK)
             goto out;
@@ -3458,16 +3736,33 @@ adm_err_t adm_sql_checkins_add(void *be, int64_t event_id, const char *uploader,
                               .upstream_done = upstream_done,
                               .now = now,
                               .results = results};
+    size_t cap = n > 0 ? n : 1;
     adm_err_t result = ADM_ERR_NOMEM;
 
-    a.by_seq = calloc(n, sizeof *a.by_seq);
-    a.pairs = calloc(n, sizeof *a.pairs);
-    if (a.by_seq != NULL && a.pairs != NULL)
+    a.lead = calloc(cap, sizeof *a.lead);
+    a.by_nonce = calloc(cap, sizeof *a.by_nonce);
+    a.rows = calloc(cap, sizeof *a.rows);
+    a.by_seq = calloc(cap, sizeof *a.by_seq);
+    a.pairs = calloc(cap, sizeof *a.pairs);
+    a.tickets = calloc(cap, sizeof *a.tickets);
+    a.rules = calloc(cap, sizeof *a.rules);
+    a.flips[0] = calloc(2 * REPLAY_PAGE, sizeof *a.flips[0]);
+    if (a.lead != NULL && a.by_nonce != NULL && a.rows != NULL && a.by_seq != NULL &&
+        a.pairs != NULL && a.tickets != NULL && a.rules != NULL && a.flips[0] != NULL) {
+        a.flips[1] = a.flips[0] + REPLAY_PAGE;
+        index_nonces(&a);
         result = run_durable(be, checkins_add_body, &a);
+    }
     if (result != ADM_OK)
         memset(results, 0, n * sizeof *results);
+    free(a.lead);
+    free(a.by_nonce);
+    free(a.rows);
     free(a.by_seq);
     free(a.pairs);
+    free(a.tickets);
+    free(a.rules);
+    free(a.flips[0]);
     return result;
 }
 

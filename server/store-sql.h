@@ -124,10 +124,25 @@ enum adm_sql_query {
     Q_DEVICES,
     Q_DEVICE_REVOKE,
     Q_DEVICE_SEEN,
-    Q_CHECKIN_INSERT,
+    Q_CHECKIN_INSERT, /* 1 row; then 2, 4, ... ADM_SQL_CHECKIN_INSERT_ROWS rows */
+    Q_CHECKIN_INSERT_2,
+    Q_CHECKIN_INSERT_4,
+    Q_CHECKIN_INSERT_8,
+    Q_CHECKIN_INSERT_16,
+    Q_CHECKIN_INSERT_32,
+    Q_CHECKIN_INSERT_64,
     Q_CHECKIN_BY_NONCE,
-    Q_CHECKIN_REPLAY,
-    Q_CHECKIN_SET_CONFLICT,
+    /* each IN statement in three widths: 1, ADM_SQL_IN_SMALL, ADM_SQL_IN_N */
+    Q_CHECKIN_BY_NONCES_1,
+    Q_CHECKIN_BY_NONCES_SMALL,
+    Q_CHECKIN_BY_NONCES,
+    Q_CHECKIN_REPLAY_TICKETS_1,
+    Q_CHECKIN_REPLAY_TICKETS_SMALL,
+    Q_CHECKIN_REPLAY_TICKETS,
+    Q_CHECKIN_REPLAY_TICKET,
+    Q_CHECKIN_SET_CONFLICTS_1,
+    Q_CHECKIN_SET_CONFLICTS_SMALL,
+    Q_CHECKIN_SET_CONFLICTS,
     Q_CHECKINS,
     Q_CHECKINS_ACCEPTED,
     Q_CHECKINS_PENDING,
@@ -171,6 +186,36 @@ enum adm_sql_query {
 #define ADM_SQL_CHECKIN_COLS                                                                       \
     "seq, event_id, nonce, device, uploader, ticket_id, list_id, scanned_at, gate, direction, "    \
     "verdict, reason, attention, text_hash, conflict, upstream_done, received_at"
+
+/* Batched statements (check-in uploads, docs/store.md §10). A list of
+ * values is bound into a fixed number of placeholders so each statement is
+ * prepared once: an IN list holds 1, ADM_SQL_IN_SMALL or ADM_SQL_IN_N of
+ * them (the narrowest that fits, so a one-row upload binds one), the
+ * unused ones bound to NULL (which matches nothing); a multi-row INSERT comes in every
+ * power of two up to ADM_SQL_CHECKIN_INSERT_ROWS rows. No statement has
+ * more than ADM_SQL_MAX_PARAMS placeholders: SQLite's limit before 3.32,
+ * and the size of the MariaDB driver's bind arrays. */
+#define ADM_SQL_MAX_PARAMS 999
+#define ADM_SQL_IN_N 256
+#define ADM_SQL_IN_SMALL 16
+#define ADM_SQL_CHECKIN_INSERT_COLS 15 /* placeholders per inserted check-in */
+#define ADM_SQL_CHECKIN_INSERT_ROWS 64
+#define ADM_SQL_X2(s) s ", " s
+#define ADM_SQL_X4(s) ADM_SQL_X2(ADM_SQL_X2(s))
+#define ADM_SQL_X8(s) ADM_SQL_X2(ADM_SQL_X4(s))
+#define ADM_SQL_X16(s) ADM_SQL_X2(ADM_SQL_X8(s))
+#define ADM_SQL_X32(s) ADM_SQL_X2(ADM_SQL_X16(s))
+#define ADM_SQL_X64(s) ADM_SQL_X2(ADM_SQL_X32(s))
+#define ADM_SQL_X128(s) ADM_SQL_X2(ADM_SQL_X64(s))
+#define ADM_SQL_X256(s) ADM_SQL_X2(ADM_SQL_X128(s))
+#define ADM_SQL_IN "(" ADM_SQL_X256("?") ")"           /* ADM_SQL_IN_N placeholders */
+#define ADM_SQL_IN_SMALL_LIST "(" ADM_SQL_X16("?") ")" /* ADM_SQL_IN_SMALL placeholders */
+_Static_assert(ADM_SQL_IN_N == 256 && ADM_SQL_IN_SMALL == 16, "ADM_SQL_IN* spell these widths");
+_Static_assert(ADM_SQL_CHECKIN_INSERT_ROWS == 64 &&
+                   ADM_SQL_CHECKIN_INSERT_ROWS * ADM_SQL_CHECKIN_INSERT_COLS <=
+                       ADM_SQL_MAX_PARAMS &&
+                   ADM_SQL_IN_N + 3 <= ADM_SQL_MAX_PARAMS,
+               "Q_CHECKIN_INSERT_* run up to Q_CHECKIN_INSERT_64; every statement fits the limit");
 
 /* A backend's pooled connection, seen by the domain logic. A backend's
  * connection struct starts with an adm_sql_t whose drv it sets once. */

@@ -2841,6 +2841,352 @@ static void *feed_main(void *p)
     return NULL;
 }
 
+/* ---- batched uploads (docs/store.md §10): chunks of nonces, inserts and replays ---- */
+
+#define BIG_BATCH ADM_STORE_CHECKINS_BATCH_MAX
+
+/* Every stored row of event, by seq (fresh reads, PAGE_MAX at a time); *n gets the count. */
+static adm_checkin_t *all_rows(int64_t event, size_t *n)
+{
+    adm_checkin_query_t q = {.event_id = event, .limit = ADM_STORE_CHECKINS_PAGE_MAX};
+    adm_checkin_t *all = NULL, *rows = NULL, *grown;
+    size_t k = 0;
+
+    *n = 0;
+    do {
+        CHECK_ERR(adm_store_checkins_list(st, fresh(), &q, &rows, &k), ADM_OK);
+        grown = realloc(all, (*n + k + 1) * sizeof *all);
+        CHECK(grown != NULL);
+        if (grown == NULL)
+            break;
+        all = grown;
+        if (k > 0) {
+            memcpy(all + *n, rows, k * sizeof *rows);
+            *n += k;
+            q.after_seq = rows[k - 1].seq;
+        }
+        free(rows);
+        rows = NULL;
+    } while (k == ADM_STORE_CHECKINS_PAGE_MAX);
+    return all;
+}
+
+static int cmp_replay_order(const void *x, const void *y)
+{
+    const adm_checkin_t *a = *(adm_checkin_t *const *)x, *b = *(adm_checkin_t *const *)y;
+
+    if (a->ticket_id != b->ticket_id)
+        return a->ticket_id < b->ticket_id ? -1 : 1;
+    if (a->list_id != b->list_id)
+        return a->list_id < b->list_id ? -1 : 1;
+    if (a->at != b->at)
+        return a->at < b->at ? -1 : 1;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* Checks every stored flag of event against a replay of all its rows done
+ * here (lists after_exit and unlimited as given, every other list once),
+ * and that results r[0..n) of scans s carry their row's seq, nonce and
+ * flag, with new rows' seqs rising in request order. */
+static void check_flags(int64_t event, int64_t after, int64_t unlimited, const adm_scan_t *s,
+                        const adm_checkin_result_t *r, size_t n)
+{
+    size_t m = 0, bad = 0;
+    adm_checkin_t *rows = all_rows(event, &m), **order = calloc(m + 1, sizeof *order);
+    int64_t last_new = 0;
+    bool inside = false, entered = false;
+
+    CHECK(order != NULL);
+    if (rows == NULL || order == NULL)
+        goto out;
+    for (size_t i = 0; i < m; i++)
+        order[i] = &rows[i];
+    qsort(order, m, sizeof *order, cmp_replay_order);
+    for (size_t i = 0; i < m; i++) {
+        adm_checkin_t *c = order[i];
+        bool want = false, accepted = c->verdict == ADM_VERDICT_ACCEPT && c->ticket_id != 0;
+
+        if (i == 0 || c->ticket_id != order[i - 1]->ticket_id ||
+            c->list_id != order[i - 1]->list_id)
+            inside = entered = false;
+        if (!accepted) {
+            want = false;
+        } else if (c->direction != ADM_DIRECTION_ENTRY) {
+            inside = false;
+        } else if (c->list_id == unlimited) {
+            want = false;
+        } else if (c->list_id == after) {
+            want = inside;
+            inside = true;
+        } else {
+            want = entered;
+            entered = true;
+        }
+        bad += c->conflict != want;
+    }
+    CHECK_INT(bad, 0);
+    for (size_t i = 0; i < n; i++) {
+        adm_checkin_t key = {.seq = r[i].seq}, *hit = NULL;
+
+        for (size_t lo = 0, hi = m; lo < hi;) { /* rows come by seq */
+            size_t mid = lo + (hi - lo) / 2;
+            if (rows[mid].seq == key.seq) {
+                hit = &rows[mid];
+                break;
+            }
+            if (rows[mid].seq < key.seq)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (hit == NULL || strcmp(hit->nonce, s[i].nonce) != 0 || hit->conflict != r[i].conflict ||
+            hit->ticket_id != s[i].ticket_id || hit->at != s[i].at) {
+            adm_test_fail(__FILE__, __LINE__, "result %zu: seq %lld does not match its row", i,
+                          (long long)r[i].seq);
+            break;
+        }
+        if (r[i].stored) {
+            CHECK(r[i].seq > last_new);
+            last_new = r[i].seq;
+        }
+    }
+out:
+    free(order);
+    free(rows);
+}
+
+/* Uploads scans s[0..n) of event as "dv_up" into r. */
+static adm_err_t upload_scans(int64_t event, const adm_scan_t *s, size_t n, adm_checkin_result_t *r)
+{
+    return adm_store_checkins_add(st, event, "dv_up", s, n, false, T0 + 1000, r);
+}
+
+/* A full batch: new rows, rows stored by an earlier batch and rows repeated
+ * within the batch, interleaved in request order, over tickets and lists
+ * an earlier batch used, with scan times that rewrite earlier rows' flags. */
+static void test_checkins_big_batch(void)
+{
+    int64_t event = mk_event(), once = mk_list(event, "Once", ADM_REENTRY_ONCE),
+            after = mk_list(event, "After exit", ADM_REENTRY_AFTER_EXIT);
+    scan_buf_t *b = calloc(2 * BIG_BATCH, sizeof *b);
+    adm_scan_t *s = calloc(BIG_BATCH, sizeof *s);
+    adm_checkin_result_t *prior = calloc(BIG_BATCH / 2, sizeof *prior),
+                         *r = calloc(BIG_BATCH, sizeof *r);
+    size_t news = 0, m = 0;
+    adm_checkin_t *rows;
+
+    CHECK(b != NULL && s != NULL && prior != NULL && r != NULL);
+    if (b == NULL || s == NULL || prior == NULL || r == NULL)
+        goto out;
+    /* an earlier batch of 500 over 200 tickets */
+    for (size_t j = 0; j < BIG_BATCH / 2; j++) {
+        int64_t ticket = 1 + (int64_t)(j * 13 % 200), at = T0 + (int64_t)(j * 53 % 1000);
+        int64_t list = j % 3 == 0 ? after : once;
+
+        s[j] = j % 10 == 4 ? *exit_scan(&b[j], ticket, list, at) : *entry(&b[j], ticket, list, at);
+    }
+    CHECK_ERR(upload_scans(event, s, BIG_BATCH / 2, prior), ADM_OK);
+    check_flags(event, after, 0, s, prior, BIG_BATCH / 2);
+    /* the full batch */
+    for (size_t i = 0; i < BIG_BATCH; i++) {
+        scan_buf_t *nb = &b[BIG_BATCH / 2 + i];
+        int64_t ticket = 1 + (int64_t)(i * 7 % 250), at = T0 + (int64_t)(i * 37 % 1000);
+        int64_t list = i % 4 == 0 ? after : once;
+
+        if (i % 5 == 1) {
+            s[i] = b[i % (BIG_BATCH / 2)].s; /* stored before */
+        } else if (i % 5 == 3 && i >= 5) {
+            s[i] = s[i - 3]; /* earlier in this batch */
+        } else if (i % 25 == 7) {
+            s[i] = *mk_scan(nb, ticket, list, at, ADM_DIRECTION_ENTRY, ADM_VERDICT_ALREADY_USED,
+                            "North");
+        } else {
+            s[i] = i % 10 == 4 ? *exit_scan(nb, ticket, list, at) : *entry(nb, ticket, list, at);
+        }
+    }
+    CHECK_ERR(upload_scans(event, s, BIG_BATCH, r), ADM_OK);
+    for (size_t i = 0; i < BIG_BATCH; i++) {
+        if (i % 5 == 1) {
+            CHECK(!r[i].stored);
+            CHECK_INT(r[i].seq, prior[i % (BIG_BATCH / 2)].seq);
+        } else if (i % 5 == 3 && i >= 5) {
+            CHECK(!r[i].stored);
+            CHECK_INT(r[i].seq, r[i - 3].seq);
+            CHECK(r[i].conflict == r[i - 3].conflict);
+        } else {
+            CHECK(r[i].stored);
+            news++;
+        }
+    }
+    check_flags(event, after, 0, s, r, BIG_BATCH);
+    rows = all_rows(event, &m);
+    CHECK_INT(m, BIG_BATCH / 2 + news);
+    free(rows);
+    /* the same batch again: nothing new, every seq and flag as stored */
+    CHECK_ERR(upload_scans(event, s, BIG_BATCH, prior == NULL ? NULL : r), ADM_OK);
+    for (size_t i = 0; i < BIG_BATCH; i++)
+        CHECK(!r[i].stored);
+    check_flags(event, after, 0, s, r, BIG_BATCH);
+out:
+    free(b);
+    free(s);
+    free(prior);
+    free(r);
+}
+
+/* Replays over more tickets than one statement reads (310), more flag
+ * changes than one UPDATE writes (300), and a ticket whose rows fill more
+ * than a page (1,100 entries on one list). */
+static void test_checkins_many_tickets(void)
+{
+    int64_t event = mk_event(), once = mk_list(event, "Once", ADM_REENTRY_ONCE),
+            after = mk_list(event, "After exit", ADM_REENTRY_AFTER_EXIT),
+            unlimited = mk_list(event, "Unlimited", ADM_REENTRY_UNLIMITED);
+    scan_buf_t *b = calloc(BIG_BATCH, sizeof *b);
+    adm_scan_t *s = calloc(BIG_BATCH, sizeof *s);
+    adm_checkin_result_t *r = calloc(BIG_BATCH, sizeof *r);
+    size_t n = 0, flagged = 0;
+
+    CHECK(b != NULL && s != NULL && r != NULL);
+    if (b == NULL || s == NULL || r == NULL)
+        goto out;
+    /* ticket 150: 1,100 entries on `once` from T0 + 500, in two batches */
+    for (int half = 0; half < 2; half++) {
+        for (size_t j = 0; j < 550; j++)
+            s[j] = *entry(&b[j], 150, once, T0 + 500 + (int64_t)(half * 550 + j));
+        CHECK_ERR(upload_scans(event, s, 550, r), ADM_OK);
+    }
+    /* one entry each at T0 + 400: tickets 1..300 on `once` or `after`, 301..310 on `unlimited` */
+    for (size_t j = 0; j < 310; j++) {
+        int64_t list = j >= 300 ? unlimited : j % 2 == 0 ? once : after;
+        s[j] = *entry(&b[j], 1 + (int64_t)j, list, T0 + 400);
+    }
+    CHECK_ERR(upload_scans(event, s, 310, r), ADM_OK);
+    check_flags(event, after, unlimited, s, r, 310);
+    /* then an earlier entry and a second one for every ticket, and an exit
+     * between for half: each T0 + 400 entry of tickets 1..300 becomes a conflict */
+    for (size_t j = 0; j < 310; j++) {
+        int64_t list = j >= 300 ? unlimited : j % 2 == 0 ? once : after, t = 1 + (int64_t)j;
+
+        s[n] = *entry(&b[n], t, list, T0 + 100);
+        n++;
+        s[n] = *entry(&b[n], t, list, T0 + 300);
+        n++;
+        if (j % 4 < 2) {
+            s[n] = *exit_scan(&b[n], t, list, T0 + 200);
+            n++;
+        }
+    }
+    CHECK_ERR(upload_scans(event, s, n, r), ADM_OK);
+    check_flags(event, after, unlimited, s, r, n);
+    for (size_t i = 0; i < n; i++)
+        flagged += r[i].conflict;
+    CHECK(flagged > 0);
+    /* an entry of ticket 150 on `once` earlier than its 1,100 */
+    s[0] = *entry(&b[0], 150, once, T0 + 1);
+    s[1] = *entry(&b[1], 149, once, T0 + 1);
+    CHECK_ERR(upload_scans(event, s, 2, r), ADM_OK);
+    CHECK(!r[0].conflict && !r[1].conflict);
+    check_flags(event, after, unlimited, s, r, 2);
+out:
+    free(b);
+    free(s);
+    free(r);
+}
+
+#define TWO_EVENTS_BATCHES 6
+#define TWO_EVENTS_ROWS 200
+
+typedef struct event_uploader {
+    int64_t event, list;
+    scan_buf_t b[TWO_EVENTS_BATCHES][TWO_EVENTS_ROWS];
+    adm_checkin_result_t r[TWO_EVENTS_BATCHES][TWO_EVENTS_ROWS];
+    adm_err_t err[TWO_EVENTS_BATCHES];
+} event_uploader_t;
+
+/* Uploads TWO_EVENTS_BATCHES batches of new rows (every tenth repeating
+ * the batch before's) to its event. */
+static void *event_uploader_main(void *p)
+{
+    event_uploader_t *u = p;
+    adm_scan_t s[TWO_EVENTS_ROWS];
+
+    for (int k = 0; k < TWO_EVENTS_BATCHES; k++) {
+        for (int i = 0; i < TWO_EVENTS_ROWS; i++) {
+            if (k > 0 && i % 10 == 9)
+                u->b[k][i] = u->b[k - 1][i];
+            else
+                entry(&u->b[k][i], 1 + (i * 31 + k) % 97, u->list, T0 + (i * 17 + k * 5) % 600);
+            u->b[k][i].s.nonce = u->b[k][i].nonce;
+            s[i] = u->b[k][i].s;
+        }
+        u->err[k] =
+            adm_store_checkins_add(st, u->event, "", s, TWO_EVENTS_ROWS, false, T0, u->r[k]);
+    }
+    return NULL;
+}
+
+/* Uploads to two events at once (on MariaDB their seqs interleave): every
+ * result names the row of its own nonce, and the flags are exact. */
+static void test_checkins_two_events(void)
+{
+    event_uploader_t *u = calloc(2, sizeof *u);
+    pthread_t threads[2];
+
+    CHECK(u != NULL);
+    if (u == NULL)
+        return;
+    for (int t = 0; t < 2; t++) {
+        u[t].event = mk_event();
+        u[t].list = mk_list(u[t].event, "Main", ADM_REENTRY_ONCE);
+    }
+    for (int t = 0; t < 2; t++)
+        CHECK_INT(pthread_create(&threads[t], NULL, event_uploader_main, &u[t]), 0);
+    for (int t = 0; t < 2; t++)
+        pthread_join(threads[t], NULL);
+    for (int t = 0; t < 2; t++) {
+        adm_scan_t s[TWO_EVENTS_ROWS];
+        size_t m = 0, stored = 0;
+        adm_checkin_t *rows;
+
+        for (int k = 0; k < TWO_EVENTS_BATCHES; k++) {
+            CHECK_ERR(u[t].err[k], ADM_OK);
+            for (int i = 0; i < TWO_EVENTS_ROWS; i++) {
+                s[i] = u[t].b[k][i].s;
+                stored += u[t].r[k][i].stored;
+                if (k > 0 && i % 10 == 9) {
+                    CHECK(!u[t].r[k][i].stored);
+                    CHECK_INT(u[t].r[k][i].seq, u[t].r[k - 1][i].seq);
+                }
+            }
+            /* the flags of earlier batches may have changed since: check the last only */
+            if (k == TWO_EVENTS_BATCHES - 1)
+                check_flags(u[t].event, 0, 0, s, u[t].r[k], TWO_EVENTS_ROWS);
+        }
+        rows = all_rows(u[t].event, &m);
+        CHECK_INT(m, stored);
+        for (size_t j = 0; j < m && rows != NULL; j++)
+            CHECK_INT(rows[j].event_id, u[t].event);
+        free(rows);
+        /* every batch's seqs still name its nonces */
+        for (int k = 0; k < TWO_EVENTS_BATCHES; k++) {
+            adm_checkin_result_t again[TWO_EVENTS_ROWS];
+
+            for (int i = 0; i < TWO_EVENTS_ROWS; i++)
+                s[i] = u[t].b[k][i].s;
+            CHECK_ERR(
+                adm_store_checkins_add(st, u[t].event, "", s, TWO_EVENTS_ROWS, false, T0, again),
+                ADM_OK);
+            for (int i = 0; i < TWO_EVENTS_ROWS; i++) {
+                CHECK(!again[i].stored);
+                CHECK_INT(again[i].seq, u[t].r[k][i].seq);
+            }
+            check_flags(u[t].event, 0, 0, s, again, TWO_EVENTS_ROWS);
+        }
+    }
+    free(u);
+}
+
 /* Uploads of one ticket from many threads at once: the conflict flags come
  * out as if the scans had arrived one by one (exactly the earliest entry
  * wins), and a reader following the feed by cursor meanwhile misses none. */
@@ -3188,6 +3534,9 @@ int main(void)
     ADM_RUN(test_settings);
     ADM_RUN(test_concurrent_flash_sale);
     ADM_RUN(test_checkins_concurrent);
+    ADM_RUN(test_checkins_big_batch);
+    ADM_RUN(test_checkins_many_tickets);
+    ADM_RUN(test_checkins_two_events);
     ADM_RUN(test_two_processes);
     ADM_RUN(test_concurrent_migrations);
     ADM_RUN(test_reopen);
