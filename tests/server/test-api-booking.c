@@ -946,7 +946,12 @@ static void test_unsigned_recovery(void)
     json_decref(res);
 
     CHECK_ERR(adm_issuer_sign_unsigned(w->api->issuer, adm_api_now(w->api), &swept), ADM_OK);
-    CHECK_INT(swept, 3);
+    /* the sweep signs every unsigned ticket of the database: on SQLite only
+     * this test's three; a shared MariaDB also holds other suites' rows */
+    if (strcmp(adm_store_backend_name(w->api->store), "sqlite") == 0)
+        CHECK_INT(swept, 3);
+    else
+        CHECK(swept >= 3);
     CHECK_ERR(
         adm_store_order_tickets(w->api->store, ADM_READ_HINT_PRIMARY, 0, num(o2, "id"), &t, &n),
         ADM_OK);
@@ -1310,9 +1315,15 @@ static long long metric_be(struct world *w, const char *body, const char *name)
     return metric(body, buf);
 }
 
+/* Housekeeping sweeps the whole database: its counts are exact on SQLite
+ * (this test's own file), at least this test's share on the MariaDB other
+ * suites use at the same time. */
+#define CHECK_SWEPT(got, want) CHECK(own_db ? (got) == (want) : (got) >= (want))
+
 static void test_metrics(void)
 {
     struct world wb, *w = &wb;
+    bool own_db;
     json_t *o, *h, *res;
     adm_reap_stats_t reaped;
     adm_api_resp_t r;
@@ -1322,6 +1333,7 @@ static void test_metrics(void)
     int64_t now = 1767225600;
 
     start(w);
+    own_db = strcmp(adm_store_backend_name(w->api->store), "sqlite") == 0;
     adm_api_set_now(w->api, now);
     o = buy_free(w, w->cust, 2); /* hold created, order created and paid, 2 tickets */
     snprintf(path, sizeof path, "/v1/orders/%lld/refund", num(o, "id"));
@@ -1352,8 +1364,8 @@ static void test_metrics(void)
     json_decref(o);
     adm_api_advance(w->api, ADM_STORE_PAY_TTL_DEFAULT + 1);
     CHECK_ERR(adm_app_housekeep(&w->api->app, &reaped, &n_signed), ADM_OK);
-    CHECK_INT(reaped.holds, 1);
-    CHECK_INT(reaped.orders, 1);
+    CHECK_SWEPT(reaped.holds, 1);
+    CHECK_SWEPT(reaped.orders, 1);
 
     CHECK_ERR(adm_api_request_raw(w->api, "GET", "/metrics", NULL, NULL, 0, NULL, NULL, &r),
               ADM_OK);
@@ -1368,13 +1380,13 @@ static void test_metrics(void)
         CHECK_INT(metric(r.body, "admit_holds_total{result=\"limit_exceeded\"}"), 2);
         CHECK_INT(metric(r.body, "admit_holds_total{result=\"not_found\"}"), 1);
         CHECK_INT(metric(r.body, "admit_holds_total{result=\"sold_out\"}"), 0);
-        CHECK_INT(metric(r.body, "admit_holds_expired_total"), 1);
+        CHECK_SWEPT(metric(r.body, "admit_holds_expired_total"), 1);
         CHECK_INT(metric(r.body, "admit_orders_total{event=\"created\"}"), 3);
         CHECK_INT(metric(r.body, "admit_orders_total{event=\"paid\"}"), 1);
         CHECK_INT(metric(r.body, "admit_orders_total{event=\"refunded\"}"), 1);
         CHECK_INT(metric(r.body, "admit_orders_total{event=\"cancelled\"}"), 1);
-        CHECK_INT(metric(r.body, "admit_orders_total{event=\"expired\"}"), 1);
-        CHECK_INT(metric(r.body, "admit_tickets_issued_total"), 2);
+        CHECK_SWEPT(metric(r.body, "admit_orders_total{event=\"expired\"}"), 1);
+        CHECK_SWEPT(metric(r.body, "admit_tickets_issued_total"), 2);
         CHECK(metric_be(w, r.body, "admit_store_queries_total{backend=\"sqlite\",role=\"primary\"}") > 0);
         CHECK_INT(metric_be(w, r.body, "admit_store_queries_total{backend=\"sqlite\",role=\"replica\"}"),
                   -1);

@@ -2853,8 +2853,8 @@ static adm_checkin_t *all_rows(int64_t event, size_t *n)
     size_t k = 0;
 
     *n = 0;
-    do {
-        CHECK_ERR(adm_store_checkins_list(st, fresh(), &q, &rows, &k), ADM_OK);
+    do { /* the primary: other threads' writes are not behind fresh()'s position */
+        CHECK_ERR(adm_store_checkins_list(st, ADM_READ_HINT_PRIMARY, &q, &rows, &k), ADM_OK);
         grown = realloc(all, (*n + k + 1) * sizeof *all);
         CHECK(grown != NULL);
         if (grown == NULL)
