@@ -788,42 +788,61 @@ static int journal_row(const adm_gate_journal_row_t *r, void *ud)
     return line == NULL;
 }
 
-static int cmd_journal(int argc, char **argv)
+/* For the commands that take only --db FILE of an existing store: parses
+ * argv and opens the store into *g. Returns -1 when *g is open (the caller
+ * closes it), else the exit status for help, a usage error or a store that
+ * is missing or cannot be opened (said on stderr). */
+static int open_existing(int argc, char **argv, const char *usage, const char *cmd,
+                         const char **db, adm_gate_t **g)
 {
     static const struct option opts[] = {
         {"db", required_argument, NULL, 'd'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *db = NULL;
-    adm_gate_t *g = NULL;
     adm_err_t e;
-    int c, result = EXIT_REFUSED;
+    int c;
 
+    *db = NULL;
+    *g = NULL;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'd':
-            db = optarg;
+            *db = optarg;
             break;
         case 'h':
-            return fputs(usage_journal, stdout), EXIT_ALL_OK;
+            return fputs(usage, stdout), EXIT_ALL_OK;
         default:
-            return fputs(usage_journal, stderr), EXIT_USAGE;
+            return fputs(usage, stderr), EXIT_USAGE;
         }
     }
-    if (db == NULL || optind != argc)
-        return usage_error(usage_journal, "journal needs --db and no other arguments");
-    if (access(db, F_OK) != 0) {
-        fprintf(stderr, "%s: %s does not exist\n", prog, db);
-        goto out;
+    if (*db == NULL || optind != argc)
+        return usage_error(usage, "%s needs --db and no other arguments", cmd);
+    if (access(*db, F_OK) != 0) {
+        fprintf(stderr, "%s: %s does not exist\n", prog, *db);
+        return EXIT_REFUSED;
     }
-    if ((e = adm_gate_open(db, &g)) != ADM_OK ||
-        (e = adm_gate_journal_each(g, journal_row, NULL)) != ADM_OK) {
-        fprintf(stderr, "%s: %s: %s\n", prog, db, adm_strerror(e));
-        goto out;
+    if ((e = adm_gate_open(*db, g)) != ADM_OK) {
+        fprintf(stderr, "%s: %s: %s\n", prog, *db, adm_strerror(e));
+        return EXIT_REFUSED;
     }
+    return -1;
+}
+
+static int cmd_journal(int argc, char **argv)
+{
+    const char *db;
+    adm_gate_t *g;
+    adm_err_t e;
+    int result = open_existing(argc, argv, usage_journal, "journal", &db, &g);
+
+    if (result >= 0)
+        return result;
     result = EXIT_ALL_OK;
-out:
+    if ((e = adm_gate_journal_each(g, journal_row, NULL)) != ADM_OK) {
+        fprintf(stderr, "%s: %s: %s\n", prog, db, adm_strerror(e));
+        result = EXIT_REFUSED;
+    }
     adm_gate_close(g);
     return result;
 }
@@ -1046,41 +1065,21 @@ out:
 
 static int cmd_status(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"db", required_argument, NULL, 'd'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *db = NULL;
-    adm_gate_t *g = NULL;
+    const char *db;
+    adm_gate_t *g;
     json_t *o = NULL;
     adm_err_t e;
-    int c, result = EXIT_REFUSED;
+    int result = open_existing(argc, argv, usage_status, "status", &db, &g);
 
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'd':
-            db = optarg;
-            break;
-        case 'h':
-            return fputs(usage_status, stdout), EXIT_ALL_OK;
-        default:
-            return fputs(usage_status, stderr), EXIT_USAGE;
-        }
-    }
-    if (db == NULL || optind != argc)
-        return usage_error(usage_status, "status needs --db and no other arguments");
-    if (access(db, F_OK) != 0) {
-        fprintf(stderr, "%s: %s does not exist\n", prog, db);
-        goto out;
-    }
-    if ((e = adm_gate_open(db, &g)) != ADM_OK || (e = adm_gate_status_json(g, &o)) != ADM_OK) {
-        fprintf(stderr, "%s: %s: %s\n", prog, db, adm_strerror(e));
-        goto out;
-    }
-    print_json(o);
+    if (result >= 0)
+        return result;
     result = EXIT_ALL_OK;
-out:
+    if ((e = adm_gate_status_json(g, &o)) != ADM_OK) {
+        fprintf(stderr, "%s: %s: %s\n", prog, db, adm_strerror(e));
+        result = EXIT_REFUSED;
+    } else {
+        print_json(o);
+    }
     adm_gate_close(g);
     return result;
 }

@@ -1047,38 +1047,56 @@ out:
     free(lists);
 }
 
+/* Replies 200 {"event_id": event_id, key: [view(item) ...]} for the n
+ * items (size bytes each) of a store list, or the store's error rc. */
+static void reply_event_list(adm_http_req_t *req, adm_err_t rc, int64_t event_id,
+                             const char *key, const void *items, size_t n, size_t size,
+                             json_t *(*view)(const void *item))
+{
+    json_t *arr = rc == ADM_OK ? json_array() : NULL;
+
+    if (rc != ADM_OK) {
+        adm_app_reply_err(req, rc);
+        return;
+    }
+    for (size_t i = 0; arr != NULL && i < n; i++)
+        if (!append(arr, view((const char *)items + i * size))) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    if (arr == NULL) {
+        adm_app_reply_err(req, ADM_ERR_NOMEM);
+        return;
+    }
+    adm_http_reply_json(req, 200, json_pack("{s:I, s:o}", "event_id", (json_int_t)event_id, key,
+                                            arr));
+}
+
+static json_t *list_view(const void *item)
+{
+    return adm_app_checkin_list_json(item, true);
+}
+
+static json_t *device_view(const void *item)
+{
+    return adm_app_device_json(item);
+}
+
 /* GET /v1/events/{id}/checkin-lists */
 static void get_lists(adm_http_req_t *req, void *ctx)
 {
     adm_app_t *app = ctx;
     adm_principal_t who;
     adm_checkin_list_t *lists = NULL;
-    size_t n = 0, i;
+    size_t n = 0;
     int64_t event_id;
     adm_err_t rc;
-    json_t *arr = NULL;
 
     if (!adm_auth_require(req, app, ADM_ROLE_ORGANISER, &who) ||
         !adm_app_path_id(req, "id", &event_id) || !event_there(req, app, event_id))
-        goto out;
+        return;
     rc = adm_store_checkin_list_list(app->store, ADM_READ_HINT_PRIMARY, event_id, &lists, &n);
-    if (rc != ADM_OK) {
-        adm_app_reply_err(req, rc);
-        goto out;
-    }
-    if ((arr = json_array()) == NULL)
-        goto nomem;
-    for (i = 0; i < n; i++)
-        if (!append(arr, adm_app_checkin_list_json(&lists[i], true)))
-            goto nomem;
-    adm_http_reply_json(
-        req, 200, json_pack("{s:I, s:o}", "event_id", (json_int_t)event_id, "checkin_lists", arr));
-    arr = NULL;
-    goto out;
-nomem:
-    adm_app_reply_err(req, ADM_ERR_NOMEM);
-out:
-    json_decref(arr);
+    reply_event_list(req, rc, event_id, "checkin_lists", lists, n, sizeof *lists, list_view);
     free(lists);
 }
 
@@ -1088,32 +1106,15 @@ static void get_devices(adm_http_req_t *req, void *ctx)
     adm_app_t *app = ctx;
     adm_principal_t who;
     adm_device_t *devs = NULL;
-    size_t n = 0, i;
+    size_t n = 0;
     int64_t event_id;
     adm_err_t rc;
-    json_t *arr = NULL;
 
     if (!adm_auth_require(req, app, ADM_ROLE_ORGANISER, &who) ||
         !adm_app_path_id(req, "id", &event_id) || !event_there(req, app, event_id))
-        goto out;
+        return;
     rc = adm_store_device_list(app->store, ADM_READ_HINT_PRIMARY, event_id, &devs, &n);
-    if (rc != ADM_OK) {
-        adm_app_reply_err(req, rc);
-        goto out;
-    }
-    if ((arr = json_array()) == NULL)
-        goto nomem;
-    for (i = 0; i < n; i++)
-        if (!append(arr, adm_app_device_json(&devs[i])))
-            goto nomem;
-    adm_http_reply_json(req, 200,
-                        json_pack("{s:I, s:o}", "event_id", (json_int_t)event_id, "devices", arr));
-    arr = NULL;
-    goto out;
-nomem:
-    adm_app_reply_err(req, ADM_ERR_NOMEM);
-out:
-    json_decref(arr);
+    reply_event_list(req, rc, event_id, "devices", devs, n, sizeof *devs, device_view);
     free(devs);
 }
 
