@@ -792,8 +792,8 @@ static int journal_row(const adm_gate_journal_row_t *r, void *ud)
  * argv and opens the store into *g. Returns -1 when *g is open (the caller
  * closes it), else the exit status for help, a usage error or a store that
  * is missing or cannot be opened (said on stderr). */
-static int open_existing(int argc, char **argv, const char *usage, const char *cmd,
-                         const char **db, adm_gate_t **g)
+static int open_existing(int argc, char **argv, const char *usage, const char *cmd, const char **db,
+                         adm_gate_t **g)
 {
     static const struct option opts[] = {
         {"db", required_argument, NULL, 'd'},

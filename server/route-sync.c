@@ -1049,8 +1049,8 @@ out:
 
 /* Replies 200 {"event_id": event_id, key: [view(item) ...]} for the n
  * items (size bytes each) of a store list, or the store's error rc. */
-static void reply_event_list(adm_http_req_t *req, adm_err_t rc, int64_t event_id,
-                             const char *key, const void *items, size_t n, size_t size,
+static void reply_event_list(adm_http_req_t *req, adm_err_t rc, int64_t event_id, const char *key,
+                             const void *items, size_t n, size_t size,
                              json_t *(*view)(const void *item))
 {
     json_t *arr = rc == ADM_OK ? json_array() : NULL;
@@ -1068,8 +1068,8 @@ static void reply_event_list(adm_http_req_t *req, adm_err_t rc, int64_t event_id
         adm_app_reply_err(req, ADM_ERR_NOMEM);
         return;
     }
-    adm_http_reply_json(req, 200, json_pack("{s:I, s:o}", "event_id", (json_int_t)event_id, key,
-                                            arr));
+    adm_http_reply_json(req, 200,
+                        json_pack("{s:I, s:o}", "event_id", (json_int_t)event_id, key, arr));
 }
 
 static json_t *list_view(const void *item)
