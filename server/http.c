@@ -934,8 +934,7 @@ const char *adm_http_client_ip(adm_http_req_t *req)
         if (sa->sa_family == AF_INET) {
             memset(&peer, 0, sizeof peer);
             peer.s6_addr[10] = peer.s6_addr[11] = 0xff;
-            memcpy(&peer.s6_addr[12], &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-                   4);
+            memcpy(&peer.s6_addr[12], &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
         } else if (sa->sa_family == AF_INET6) {
             peer = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
         } else {
@@ -1811,6 +1810,19 @@ static adm_http_req_t *req_new(adm_http_server_t *srv, struct MHD_Connection *co
  * once per chunk of body, then once with *upload_data_size == 0. The reply
  * is queued on that last call, never on the first (libmicrohttpd would
  * answer Connection: close), except for an oversized Content-Length. */
+/* New connections are refused (closed at once) while the server stops. This
+ * is how a stop stops accepting: MHD_quiesce_daemon() races with the pool
+ * threads of an epoll daemon in libmicrohttpd 0.9.75 (both remove the
+ * listening socket from a worker's epoll set; the loser panics). */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    adm_http_server_t *srv = cls;
+
+    (void)addr;
+    (void)addrlen;
+    return atomic_load(&srv->stopping) ? MHD_NO : MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -2056,9 +2068,9 @@ static int bind_listener(adm_http_server_t *srv, int *family, char *errbuf, size
     snprintf(port, sizeof port, "%u", (unsigned)srv->cfg.port);
     rc = getaddrinfo(host, port, &hints, &res);
     if (rc != 0 || res == NULL) {
-        (void)adm_err_detail(ADM_OK, errbuf, errlen, "cannot listen on %s%s%s:%u: %s", v6 ? "[" : "", host,
-                v6 ? "]" : "", (unsigned)srv->cfg.port,
-                rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+        (void)adm_err_detail(ADM_OK, errbuf, errlen, "cannot listen on %s%s%s:%u: %s",
+                             v6 ? "[" : "", host, v6 ? "]" : "", (unsigned)srv->cfg.port,
+                             rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
         goto out;
     }
     fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -2073,8 +2085,8 @@ static int bind_listener(adm_http_server_t *srv, int *family, char *errbuf, size
     *family = res->ai_family;
     goto out;
 fail:
-    (void)adm_err_detail(ADM_OK, errbuf, errlen, "cannot listen on %s%s%s:%u: %s", v6 ? "[" : "", host, v6 ? "]" : "",
-            (unsigned)srv->cfg.port, strerror(errno));
+    (void)adm_err_detail(ADM_OK, errbuf, errlen, "cannot listen on %s%s%s:%u: %s", v6 ? "[" : "",
+                         host, v6 ? "]" : "", (unsigned)srv->cfg.port, strerror(errno));
     if (fd >= 0)
         close(fd);
     fd = -1;
@@ -2088,8 +2100,7 @@ adm_err_t adm_http_server_start(adm_http_server_t *srv, char *errbuf, size_t err
 {
     adm_err_t result = ADM_OK;
     const union MHD_DaemonInfo *info;
-    /* ITC: needed by MHD_quiesce_daemon with a pool, and so that a resumed
-     * connection is processed at once */
+    /* ITC: so that a resumed connection is processed at once */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
                      MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
     int fd = -1, mhd_fd = -1, family = AF_INET;
@@ -2121,15 +2132,16 @@ adm_err_t adm_http_server_start(adm_http_server_t *srv, char *errbuf, size_t err
     atomic_store(&srv->stopping, false);
     /* the logger goes first so that every later option's complaints reach it */
     srv->daemon =
-        MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
+        MHD_start_daemon(flags, 0, on_accept, srv, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
                          mhd_logger, srv, MHD_OPTION_LISTEN_SOCKET, mhd_fd,
                          MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)srv->cfg.threads,
                          MHD_OPTION_CONNECTION_LIMIT, (unsigned int)srv->cfg.max_connections,
                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)srv->cfg.connection_timeout_s,
                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
     if (srv->daemon == NULL) {
-        (void)adm_err_detail(ADM_OK, errbuf, errlen, "libmicrohttpd could not start on %s:%u (see the log above)",
-                srv->listen_addr, (unsigned)srv->cfg.port);
+        (void)adm_err_detail(ADM_OK, errbuf, errlen,
+                             "libmicrohttpd could not start on %s:%u (see the log above)",
+                             srv->listen_addr, (unsigned)srv->cfg.port);
         result = ADM_ERR_LISTEN;
         goto out;
     }
@@ -2182,15 +2194,10 @@ adm_err_t adm_http_server_stop(adm_http_server_t *srv)
 {
     adm_err_t result = ADM_OK;
     uint64_t deadline;
-    MHD_socket lfd;
 
     if (srv == NULL || srv->daemon == NULL)
         goto out;
-    atomic_store(&srv->stopping, true);
-    /* stop accepting; the listening socket comes back to us to close */
-    lfd = MHD_quiesce_daemon(srv->daemon);
-    if (lfd != MHD_INVALID_SOCKET)
-        close(lfd);
+    atomic_store(&srv->stopping, true); /* on_accept() refuses new connections from now */
     /* deferred requests come back and get 503; no new ones are suspended
      * (defer_suspend checks stopping under the same lock) */
     resume_all(srv);

@@ -1364,7 +1364,8 @@ static adm_err_t lookup_checkins(adm_app_t *app, int64_t event_id, int64_t ticke
         goto out;
     if (got > LOOKUP_CHECKINS_MAX)
         got = LOOKUP_CHECKINS_MAX; /* the first ones stored; the reply says there are more */
-    qsort(rows, got, sizeof *rows, cmp_scan_time);
+    if (got > 1) /* rows is NULL when there are none */
+        qsort(rows, got, sizeof *rows, cmp_scan_time);
     for (i = 0; i < got; i++)
         if (!append(arr, json_pack("{s:I, s:s, s:s, s:s, s:I, s:b}", "at", (json_int_t)rows[i].at,
                                    "gate", rows[i].gate, "device", rows[i].device, "direction",
